@@ -1,3 +1,4 @@
+from .rng_state_hook import RNGStateHook
 from .target_momentum_hook import TargetMomentumHook
 
-__all__ = ['TargetMomentumHook']
+__all__ = ['RNGStateHook', 'TargetMomentumHook']
