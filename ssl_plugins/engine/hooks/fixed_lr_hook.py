@@ -16,13 +16,15 @@ class FixedLrHook(Hook):
     warm-up and lr multipliers are accounted for), stored once as
     ``fixed_lr`` so that it survives resuming.
 
-    Runs before every iteration, so it holds under iteration-based and
+    Resets before every iteration, so it holds under iteration-based and
     epoch-based schedules alike (mmpretrain's ``SimSiamHook`` resets once per
     epoch by default, and the predictor's lr decays within the epoch under an
-    iteration-based schedule).
+    iteration-based schedule). It resets again after the schedulers' steps
+    (priority 80: after ``ParamSchedulerHook``, LOW=70, and before
+    ``CheckpointHook``, VERY_LOW=90), so checkpoints hold the fixed value.
     """
 
-    priority = 'HIGH'
+    priority = 80
 
     def before_train(self, runner) -> None:
         groups = [g for g in runner.optim_wrapper.optimizer.param_groups if g.get('fix_lr', False)]
@@ -33,6 +35,12 @@ class FixedLrHook(Hook):
             group.setdefault('fixed_lr', group.get('initial_lr', group['lr']))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        fix_param_group_lrs(runner.optim_wrapper.optimizer)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        fix_param_group_lrs(runner.optim_wrapper.optimizer)
+
+    def after_train_epoch(self, runner) -> None:
         fix_param_group_lrs(runner.optim_wrapper.optimizer)
 
 
