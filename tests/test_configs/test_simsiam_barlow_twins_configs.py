@@ -9,9 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from torch import nn
 
 from ssl_plugins.registry import MODELS, PARAM_SCHEDULERS
-from ssl_plugins.utils import register_all_modules
 
-register_all_modules()
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 SIMSIAM = osp.join(ROOT, 'simsiam', 'simsiam_resnet50_8xb32-coslr-100e_in1k.py')
 BARLOW = osp.join(ROOT, 'barlow_twins', 'barlowtwins_resnet50_8xb256-coslr-300e_in1k.py')

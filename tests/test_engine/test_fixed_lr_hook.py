@@ -9,9 +9,7 @@ from torch import nn
 
 from ssl_plugins.engine.hooks import FixedLrHook
 from ssl_plugins.registry import PARAM_SCHEDULERS
-from ssl_plugins.utils import register_all_modules
 
-register_all_modules()
 
 
 class _Net(nn.Module):

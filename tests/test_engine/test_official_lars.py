@@ -5,9 +5,7 @@ from mmengine.optim import build_optim_wrapper
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ssl_plugins.utils import register_all_modules
 
-register_all_modules()
 
 OPTIM = dict(optimizer=dict(type='OfficialLARS', lr=1.6, momentum=0.9, weight_decay=1.5e-6),
              constructor='BiasNormExcludedOptimWrapperConstructor',

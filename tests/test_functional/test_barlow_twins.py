@@ -1,11 +1,8 @@
 """Barlow Twins loss: the paper's formula, and 2 gloo processes == 1 process (loss and gradients)."""
-import socket
-
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn as nn
+from helpers import run_distributed
 from torch.nn.parallel import DistributedDataParallel
 
 from ssl_plugins.functional.barlow_twins import (BARLOW_TWINS_LAMBDA, barlow_twins_loss, cross_correlation,
@@ -63,12 +60,6 @@ def test_bad_shapes_raise_clear_errors():
         barlow_twins_loss(torch.randn(1, 3), torch.randn(1, 3))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _setup(dim_in: int = 6, dim_out: int = 5):
     torch.manual_seed(0)
     x1 = torch.randn(8, dim_in, dtype=torch.float64)
@@ -85,29 +76,27 @@ def _single_process(x1, x2, layer):
     return loss.detach(), layer.weight.grad.clone(), layer.bias.grad.clone(), x1.grad, x2.grad
 
 
-def _worker(rank: int, world_size: int, port: int) -> None:
+def _worker(rank: int, world_size: int, reference: tuple) -> bool:
     x1, x2, layer = _setup()
-    # The reference must be computed before the process group exists (no collectives).
-    ref_loss, ref_w, ref_b, ref_x1, ref_x2 = _single_process(x1, x2, layer)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
-    try:
-        model = DistributedDataParallel(layer)  # averages gradients over ranks, as in training
-        for splits in ([4, 4], [3, 5]):  # half a batch each, then uneven local batches
-            bounds = [0] + torch.tensor(splits).cumsum(0).tolist()
-            rows = slice(bounds[rank], bounds[rank + 1])
-            model.zero_grad()
-            a, b = x1[rows].clone().requires_grad_(), x2[rows].clone().requires_grad_()
-            loss = barlow_twins_loss(model(a), model(b))
-            loss.backward()
-            torch.testing.assert_close(loss.detach(), ref_loss)
-            torch.testing.assert_close(layer.weight.grad, ref_w)
-            torch.testing.assert_close(layer.bias.grad, ref_b)
-            # DDP's convention: each rank's local inputs get W x their share of the averaged objective.
-            torch.testing.assert_close(a.grad, world_size * ref_x1[rows])
-            torch.testing.assert_close(b.grad, world_size * ref_x2[rows])
-    finally:
-        dist.destroy_process_group()
+    ref_loss, ref_w, ref_b, ref_x1, ref_x2 = reference
+    model = DistributedDataParallel(layer)  # averages gradients over ranks, as in training
+    for splits in ([4, 4], [3, 5]):  # half a batch each, then uneven local batches
+        bounds = [0] + torch.tensor(splits).cumsum(0).tolist()
+        rows = slice(bounds[rank], bounds[rank + 1])
+        model.zero_grad()
+        a, b = x1[rows].clone().requires_grad_(), x2[rows].clone().requires_grad_()
+        loss = barlow_twins_loss(model(a), model(b))
+        loss.backward()
+        torch.testing.assert_close(loss.detach(), ref_loss)
+        torch.testing.assert_close(layer.weight.grad, ref_w)
+        torch.testing.assert_close(layer.bias.grad, ref_b)
+        # DDP's convention: each rank's local inputs get W x their share of the averaged objective.
+        torch.testing.assert_close(a.grad, world_size * ref_x1[rows])
+        torch.testing.assert_close(b.grad, world_size * ref_x2[rows])
+    return True
 
 
 def test_two_gloo_processes_with_half_batches_match_one_process():
-    mp.spawn(_worker, args=(2, _free_port()), nprocs=2, join=True)
+    # The reference runs here, in a process without a process group (no collectives).
+    reference = _single_process(*_setup())
+    assert run_distributed(_worker, 2, (reference, )) == [True, True]

@@ -4,22 +4,13 @@ Gradient convention checked (DDP's): a loss identical on all W ranks, after
 averaging the ranks' gradients, has the single-process gradient; for a rank's
 local input that means ``x_r.grad == W * (single-process grad of those rows)``.
 """
-import socket
-
-import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from helpers import run_distributed
 
 from ssl_plugins.functional.distributed import (all_gather_with_grad, all_reduce_sum_no_grad,
                                                 all_reduce_sum_with_grad, get_rank, get_world_size,
                                                 is_dist_initialized)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _objective(y: torch.Tensor) -> torch.Tensor:
@@ -28,49 +19,47 @@ def _objective(y: torch.Tensor) -> torch.Tensor:
     return (w * y).sum() ** 2 + y.pow(3).sum()
 
 
-def _worker(rank: int, world_size: int, port: int, data: torch.Tensor, splits: list) -> None:
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
-    try:
-        assert is_dist_initialized() and get_world_size() == world_size and get_rank() == rank
-        bounds = [0] + list(torch.tensor(splits).cumsum(0).tolist())
-        rows = slice(bounds[rank], bounds[rank + 1])
+def _worker(rank: int, world_size: int, data: torch.Tensor, splits: list) -> bool:
+    # The gloo process group is set up by helpers.run_distributed.
+    assert is_dist_initialized() and get_world_size() == world_size and get_rank() == rank
+    bounds = [0] + list(torch.tensor(splits).cumsum(0).tolist())
+    rows = slice(bounds[rank], bounds[rank + 1])
 
-        # all_gather_with_grad, uneven local sizes.
-        ref = data.clone().requires_grad_()
-        _objective(ref).backward()
-        x = data[rows].clone().requires_grad_()
-        y = all_gather_with_grad(x)
-        torch.testing.assert_close(y, data)
-        _objective(y).backward()
-        torch.testing.assert_close(x.grad, world_size * ref.grad[rows])
+    # all_gather_with_grad, uneven local sizes.
+    ref = data.clone().requires_grad_()
+    _objective(ref).backward()
+    x = data[rows].clone().requires_grad_()
+    y = all_gather_with_grad(x)
+    torch.testing.assert_close(y, data)
+    _objective(y).backward()
+    torch.testing.assert_close(x.grad, world_size * ref.grad[rows])
 
-        # all_reduce_sum_with_grad: sum of per-rank tensors of equal shape.
-        parts = [data[:2] * (r + 1) for r in range(world_size)]
-        ref = [p.clone().requires_grad_() for p in parts]
-        _objective(sum(ref)).backward()
-        x = parts[rank].clone().requires_grad_()
-        y = all_reduce_sum_with_grad(x)
-        torch.testing.assert_close(y, sum(parts))
-        _objective(y).backward()
-        torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
+    # all_reduce_sum_with_grad: sum of per-rank tensors of equal shape.
+    parts = [data[:2] * (r + 1) for r in range(world_size)]
+    ref = [p.clone().requires_grad_() for p in parts]
+    _objective(sum(ref)).backward()
+    x = parts[rank].clone().requires_grad_()
+    y = all_reduce_sum_with_grad(x)
+    torch.testing.assert_close(y, sum(parts))
+    _objective(y).backward()
+    torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
 
-        # The peers' bug: an in-place all_reduce hidden from autograd gives 1/W of that gradient.
-        x = parts[rank].clone().requires_grad_()
-        y = x * 1.0
-        dist.all_reduce(y.data)
-        _objective(y).backward()
-        assert not torch.allclose(x.grad, world_size * ref[rank].grad)
+    # The peers' bug: an in-place all_reduce hidden from autograd gives 1/W of that gradient.
+    x = parts[rank].clone().requires_grad_()
+    y = x * 1.0
+    dist.all_reduce(y.data)
+    _objective(y).backward()
+    assert not torch.allclose(x.grad, world_size * ref[rank].grad)
 
-        count = all_reduce_sum_no_grad(torch.tensor(x.shape[0]))
-        assert int(count) == world_size * x.shape[0]
-    finally:
-        dist.destroy_process_group()
+    count = all_reduce_sum_no_grad(torch.tensor(x.shape[0]))
+    assert int(count) == world_size * x.shape[0]
+    return True
 
 
 def test_collectives_two_gloo_processes_match_one_process():
     torch.manual_seed(0)
     data = torch.randn(7, 3, dtype=torch.float64)
-    mp.spawn(_worker, args=(2, _free_port(), data, [3, 4]), nprocs=2, join=True)
+    assert run_distributed(_worker, 2, (data, [3, 4])) == [True, True]
 
 
 def test_collectives_are_identity_without_process_group():
@@ -83,6 +72,3 @@ def test_collectives_are_identity_without_process_group():
     torch.testing.assert_close(y, x.detach())
     assert not y.requires_grad
 
-
-if __name__ == '__main__':
-    pytest.main([__file__, '-q'])

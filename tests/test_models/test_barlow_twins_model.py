@@ -4,9 +4,7 @@ from torch import nn
 
 from ssl_plugins.functional.barlow_twins import barlow_twins_loss
 from ssl_plugins.registry import MODELS
-from ssl_plugins.utils import register_all_modules
 
-register_all_modules()
 
 
 def tiny_barlow_twins(dim: int = 32):

@@ -4,9 +4,7 @@ from torch import nn
 
 from ssl_plugins.functional.simsiam import simsiam_loss
 from ssl_plugins.registry import MODELS
-from ssl_plugins.utils import register_all_modules
 
-register_all_modules()
 
 
 def tiny_simsiam(dim: int = 32, pred_dim: int = 8):
