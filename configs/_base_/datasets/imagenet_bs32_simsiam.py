@@ -1,12 +1,9 @@
 # ImageNet with SimSiam's augmentations (Chen & He 2021, §4.1: MoCo v2's):
 # crop 224 scale (0.2, 1), flip, colour jitter 0.4/0.4/0.4/0.1 p=0.8,
-# grey p=0.2, Gaussian blur sigma 0.1-2.0 p=0.5; the same for both views.
-data_root = 'data/imagenet/'
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
+# grey p=0.2, Gaussian blur sigma 0.1-2.0 p=0.5; the same for both views,
+# bilinear crops (torchvision's default in the official code). Data root,
+# normalisation and loader settings from imagenet_bs32_byol.py.
+_base_ = ['./imagenet_bs32_byol.py']
 
 view_pipeline = [
     dict(type='RandomApply',
@@ -27,12 +24,5 @@ train_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
     drop_last=True,  # official main_simsiam.py
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageNet', data_root=data_root, split='train',
-                 pipeline=train_pipeline))
+    dataset=dict(pipeline=train_pipeline))
