@@ -15,38 +15,52 @@ _base_ = [
 model = dict(
     type='BarlowTwins',
     data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(
-        type='ResNet_CIFAR',
-        depth=18,
-        stem_channels=32,
-        base_channels=32,
-        strides=(2, 2, 2, 2),
-        norm_cfg=dict(type='BN'),
-        zero_init_residual=True),
-    neck=dict(type='MLPNeck', in_channels=256, hid_channels=2048,
-              out_channels=2048, num_layers=3, with_bias=False,
+    backbone=dict(type='ResNet_CIFAR',
+                  depth=18,
+                  stem_channels=32,
+                  base_channels=32,
+                  strides=(2, 2, 2, 2),
+                  norm_cfg=dict(type='BN'),
+                  zero_init_residual=True),
+    neck=dict(type='MLPNeck',
+              in_channels=256,
+              hid_channels=2048,
+              out_channels=2048,
+              num_layers=3,
+              with_bias=False,
               with_last_bias=False),
     head=dict(type='BarlowTwinsLoss', lambd=0.0051),
 )
 
 max_epochs = 3
 warmup_epochs = 0.3
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='OfficialLARS', lr=0.2, momentum=0.9,
-                   weight_decay=1.5e-6, eta=0.001),
-    constructor='BiasNormExcludedOptimWrapperConstructor',
-    paramwise_cfg=dict(bias_norm_lr_mult=0.0048 / 0.2))
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='OfficialLARS',
+                                    lr=0.2,
+                                    momentum=0.9,
+                                    weight_decay=1.5e-6,
+                                    eta=0.001),
+                     constructor='BiasNormExcludedOptimWrapperConstructor',
+                     paramwise_cfg=dict(bias_norm_lr_mult=0.0048 / 0.2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min_ratio=0.001, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR',
+         start_factor=1e-3,
+         by_epoch=True,
+         begin=0,
+         end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR',
+         T_max=max_epochs - warmup_epochs,
+         eta_min_ratio=0.001,
+         by_epoch=True,
+         begin=warmup_epochs,
+         end=max_epochs,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(type='LoggerHook', interval=20),
+                     checkpoint=dict(type='CheckpointHook',
+                                     interval=1,
+                                     max_keep_ckpts=1))
 auto_scale_lr = dict(base_batch_size=256)

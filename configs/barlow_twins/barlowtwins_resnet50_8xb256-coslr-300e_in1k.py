@@ -17,38 +17,46 @@ train_dataloader = dict(batch_size=256)  # x8 GPUs = 2048
 model = dict(
     type='BarlowTwins',
     data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=True),
-    neck=dict(
-        type='MLPNeck',
-        in_channels=2048,
-        hid_channels=8192,
-        out_channels=8192,
-        num_layers=3,
-        with_bias=False,
-        with_last_bias=False,
-        norm_cfg=dict(type='SyncBN')),
+    backbone=dict(type='ResNet',
+                  depth=50,
+                  norm_cfg=dict(type='SyncBN'),
+                  zero_init_residual=True),
+    neck=dict(type='MLPNeck',
+              in_channels=2048,
+              hid_channels=8192,
+              out_channels=8192,
+              num_layers=3,
+              with_bias=False,
+              with_last_bias=False,
+              norm_cfg=dict(type='SyncBN')),
     head=dict(type='BarlowTwinsLoss', lambd=0.0051),
 )
 
 max_epochs = 300
 warmup_epochs = 10
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='OfficialLARS', lr=1.6, momentum=0.9,
-                   weight_decay=1.5e-6, eta=0.001),
-    constructor='BiasNormExcludedOptimWrapperConstructor',
-    paramwise_cfg=dict(bias_norm_lr_mult=0.0048 / 0.2))
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='OfficialLARS',
+                                    lr=1.6,
+                                    momentum=0.9,
+                                    weight_decay=1.5e-6,
+                                    eta=0.001),
+                     constructor='BiasNormExcludedOptimWrapperConstructor',
+                     paramwise_cfg=dict(bias_norm_lr_mult=0.0048 / 0.2))
 param_scheduler = [
     # official: linear from 0; 1.6e-4 = 1 / (10 epochs x 625 iterations)
-    dict(type='LinearLR', start_factor=1.6e-4, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min_ratio=0.001, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR',
+         start_factor=1.6e-4,
+         by_epoch=True,
+         begin=0,
+         end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR',
+         T_max=max_epochs - warmup_epochs,
+         eta_min_ratio=0.001,
+         by_epoch=True,
+         begin=warmup_epochs,
+         end=max_epochs,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 

@@ -13,11 +13,10 @@ _base_ = [
 model = dict(
     type='SimSiam',
     data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=True),
+    backbone=dict(type='ResNet',
+                  depth=50,
+                  norm_cfg=dict(type='SyncBN'),
+                  zero_init_residual=True),
     neck=dict(
         type='MLPNeck',
         in_channels=2048,
@@ -29,19 +28,17 @@ model = dict(
         with_last_bn=True,
         with_last_bn_affine=False,
         norm_cfg=dict(type='SyncBN')),
-    head=dict(
-        type='LatentPredictHead',
-        predictor=dict(
-            type='MLPNeck',
-            in_channels=2048,
-            hid_channels=512,
-            out_channels=2048,
-            num_layers=2,
-            with_bias=False,
-            with_last_bias=True,
-            with_avg_pool=False,
-            norm_cfg=dict(type='SyncBN')),
-        loss=dict(type='SimSiamLoss')),
+    head=dict(type='LatentPredictHead',
+              predictor=dict(type='MLPNeck',
+                             in_channels=2048,
+                             hid_channels=512,
+                             out_channels=2048,
+                             num_layers=2,
+                             with_bias=False,
+                             with_last_bias=True,
+                             with_avg_pool=False,
+                             norm_cfg=dict(type='SyncBN')),
+              loss=dict(type='SimSiamLoss')),
 )
 
 max_epochs = 100
@@ -50,8 +47,12 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=dict(custom_keys={'head.predictor': dict(fix_lr=True)}))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0,
-         by_epoch=True, begin=0, end=max_epochs),
+    dict(type='CosineAnnealingLR',
+         T_max=max_epochs,
+         eta_min=0.0,
+         by_epoch=True,
+         begin=0,
+         end=max_epochs),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 

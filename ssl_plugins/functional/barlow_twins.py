@@ -18,7 +18,10 @@ import torch
 
 from .distributed import all_reduce_sum_no_grad, all_reduce_sum_with_grad
 
-__all__ = ['global_batch_size', 'global_batch_norm', 'cross_correlation', 'barlow_twins_loss']
+__all__ = [
+    'global_batch_size', 'global_batch_norm', 'cross_correlation',
+    'barlow_twins_loss'
+]
 
 #: Weight of the redundancy-reduction term (official code's default ``--lambd``).
 BARLOW_TWINS_LAMBDA = 0.0051
@@ -26,10 +29,14 @@ BARLOW_TWINS_LAMBDA = 0.0051
 
 def global_batch_size(x: torch.Tensor) -> int:
     """Sum over ranks of ``x.shape[0]``."""
-    return int(all_reduce_sum_no_grad(torch.tensor(x.shape[0], device=x.device)).item())
+    return int(
+        all_reduce_sum_no_grad(torch.tensor(x.shape[0],
+                                            device=x.device)).item())
 
 
-def global_batch_norm(x: torch.Tensor, eps: float = 1e-5, n: int | None = None) -> torch.Tensor:
+def global_batch_norm(x: torch.Tensor,
+                      eps: float = 1e-5,
+                      n: int | None = None) -> torch.Tensor:
     """Standardise every feature with the mean and biased variance of the global batch.
 
     Equals ``nn.BatchNorm1d(d, affine=False, eps=eps)`` in training mode (or
@@ -46,17 +53,23 @@ def global_batch_norm(x: torch.Tensor, eps: float = 1e-5, n: int | None = None) 
         ``(n_local, d)`` normalised embeddings.
     """
     if x.dim() != 2:
-        raise ValueError(f'global_batch_norm expects (batch, dim) embeddings, got shape {tuple(x.shape)}')
+        raise ValueError(
+            f'global_batch_norm expects (batch, dim) embeddings, got shape {tuple(x.shape)}'
+        )
     n = global_batch_size(x) if n is None else n
     if n < 2:
-        raise ValueError(f'global_batch_norm needs at least 2 samples in the global batch, got {n}')
+        raise ValueError(
+            f'global_batch_norm needs at least 2 samples in the global batch, got {n}'
+        )
     mean = all_reduce_sum_with_grad(x.sum(dim=0)) / n
     centred = x - mean
     var = all_reduce_sum_with_grad(centred.pow(2).sum(dim=0)) / n
     return centred / torch.sqrt(var + eps)
 
 
-def cross_correlation(z1: torch.Tensor, z2: torch.Tensor, n: int | None = None) -> torch.Tensor:
+def cross_correlation(z1: torch.Tensor,
+                      z2: torch.Tensor,
+                      n: int | None = None) -> torch.Tensor:
     """``C = z1^T z2 / N`` summed over ranks, with ``N`` the global batch size.
 
     Args:
@@ -99,14 +112,16 @@ def barlow_twins_loss(z1: torch.Tensor,
         torch.Size([])
     """
     if z1.shape != z2.shape or z1.dim() != 2:
-        raise ValueError('barlow_twins_loss expects two (batch, dim) tensors of equal shape, '
-                         f'got {tuple(z1.shape)} and {tuple(z2.shape)}')
+        raise ValueError(
+            'barlow_twins_loss expects two (batch, dim) tensors of equal shape, '
+            f'got {tuple(z1.shape)} and {tuple(z2.shape)}')
     # float32 at least: C sums N products per entry (AMP inputs may be fp16/bf16).
     if z1.dtype in (torch.float16, torch.bfloat16):
         z1, z2 = z1.float(), z2.float()
     n, d = global_batch_size(z1), z1.shape[1]
     # Both views standardised in one pass (one collective for the means, one for the variances).
-    z1, z2 = global_batch_norm(torch.cat([z1, z2], dim=1), eps, n).split(d, dim=1)
+    z1, z2 = global_batch_norm(torch.cat([z1, z2], dim=1), eps, n).split(d,
+                                                                         dim=1)
     c = cross_correlation(z1, z2, n)
     on_diag = (torch.diagonal(c) - 1).pow(2).sum()
     off_mask = ~torch.eye(c.shape[0], dtype=torch.bool, device=c.device)

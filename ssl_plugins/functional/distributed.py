@@ -23,8 +23,12 @@ import torch
 import torch.distributed as dist
 
 __all__ = [
-    'is_dist_initialized', 'get_world_size', 'get_rank',
-    'all_reduce_sum_with_grad', 'all_gather_with_grad', 'all_reduce_sum_no_grad',
+    'is_dist_initialized',
+    'get_world_size',
+    'get_rank',
+    'all_reduce_sum_with_grad',
+    'all_gather_with_grad',
+    'all_reduce_sum_no_grad',
 ]
 
 
@@ -66,7 +70,9 @@ class _AllGather(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous()
         sizes = torch.tensor([x.shape[0]], device=x.device)
-        all_sizes = [torch.zeros_like(sizes) for _ in range(dist.get_world_size())]
+        all_sizes = [
+            torch.zeros_like(sizes) for _ in range(dist.get_world_size())
+        ]
         dist.all_gather(all_sizes, sizes)
         all_sizes = [int(s.item()) for s in all_sizes]
         # all_gather needs equal shapes: pad to the largest local batch.

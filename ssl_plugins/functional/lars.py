@@ -53,8 +53,10 @@ def lars_update_(params: List[torch.Tensor],
         w_norm = torch.stack(torch._foreach_norm(params))
         u_norm = torch.stack(torch._foreach_norm(updates))
         ones = torch.ones_like(w_norm)
-        ratio = torch.where((w_norm > 0) & (u_norm > 0), eta * w_norm / u_norm, ones)
-        updates = torch._foreach_mul(updates, list(ratio.to(updates[0].dtype).unbind()))
+        ratio = torch.where((w_norm > 0) & (u_norm > 0), eta * w_norm / u_norm,
+                            ones)
+        updates = torch._foreach_mul(updates,
+                                     list(ratio.to(updates[0].dtype).unbind()))
     torch._foreach_mul_(momentum_buffers, momentum)
     torch._foreach_add_(momentum_buffers, updates)
     torch._foreach_add_(params, momentum_buffers, alpha=-lr)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ['negative_cosine_similarity', 'simsiam_loss', 'normalized_output_std']
+__all__ = [
+    'negative_cosine_similarity', 'simsiam_loss', 'normalized_output_std'
+]
 
 
-def negative_cosine_similarity(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+def negative_cosine_similarity(p: torch.Tensor,
+                               z: torch.Tensor) -> torch.Tensor:
     r"""The paper's :math:`\mathcal{D}(p, z) = -\frac{p}{\|p\|_2} \cdot \frac{z}{\|z\|_2}`, averaged over the batch.
 
     ``z`` is detached here (the stop-gradient is part of D in Algorithm 1).
@@ -24,12 +27,14 @@ def negative_cosine_similarity(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor
         Scalar in [-1, 1].
     """
     if p.shape != z.shape or p.dim() != 2:
-        raise ValueError('negative_cosine_similarity expects two (batch, dim) tensors of equal shape, '
-                         f'got {tuple(p.shape)} and {tuple(z.shape)}')
+        raise ValueError(
+            'negative_cosine_similarity expects two (batch, dim) tensors of equal shape, '
+            f'got {tuple(p.shape)} and {tuple(z.shape)}')
     return -F.cosine_similarity(p, z.detach(), dim=1).mean()
 
 
-def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor,
+                 z2: torch.Tensor) -> torch.Tensor:
     r"""Symmetrised SimSiam loss (paper eq. 2, stop-gradient on ``z``).
 
     .. math::
@@ -51,7 +56,8 @@ def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch
         >>> float(simsiam_loss(z1, z2, z1, z2)) <= 1.0
         True
     """
-    return 0.5 * negative_cosine_similarity(p1, z2) + 0.5 * negative_cosine_similarity(p2, z1)
+    return 0.5 * negative_cosine_similarity(
+        p1, z2) + 0.5 * negative_cosine_similarity(p2, z1)
 
 
 @torch.no_grad()

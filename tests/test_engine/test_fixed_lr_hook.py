@@ -11,8 +11,8 @@ from ssl_plugins.engine.hooks import FixedLrHook
 from ssl_plugins.registry import PARAM_SCHEDULERS
 
 
-
 class _Net(nn.Module):
+
     def __init__(self):
         super().__init__()
         self.backbone = nn.Linear(4, 4)
@@ -22,20 +22,38 @@ class _Net(nn.Module):
 
 def _build(warmup_iters: int = 0, total: int = 8, base_lr: float = 0.05):
     model = _Net()
-    optim_wrapper = build_optim_wrapper(model, dict(
-        optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=1e-4),
-        paramwise_cfg=dict(custom_keys={'head.predictor': dict(fix_lr=True)})))
+    optim_wrapper = build_optim_wrapper(
+        model,
+        dict(optimizer=dict(type='SGD',
+                            lr=base_lr,
+                            momentum=0.9,
+                            weight_decay=1e-4),
+             paramwise_cfg=dict(
+                 custom_keys={'head.predictor': dict(fix_lr=True)})))
     schedulers = []
     if warmup_iters:
-        schedulers.append(PARAM_SCHEDULERS.build(dict(
-            type='LinearLR', optimizer=optim_wrapper, start_factor=0.1, by_epoch=False, begin=0,
-            end=warmup_iters)))
-    schedulers.append(PARAM_SCHEDULERS.build(dict(
-        type='CosineAnnealingLR', optimizer=optim_wrapper, T_max=total - warmup_iters, by_epoch=False,
-        begin=warmup_iters, end=total, eta_min=0.0)))
+        schedulers.append(
+            PARAM_SCHEDULERS.build(
+                dict(type='LinearLR',
+                     optimizer=optim_wrapper,
+                     start_factor=0.1,
+                     by_epoch=False,
+                     begin=0,
+                     end=warmup_iters)))
+    schedulers.append(
+        PARAM_SCHEDULERS.build(
+            dict(type='CosineAnnealingLR',
+                 optimizer=optim_wrapper,
+                 T_max=total - warmup_iters,
+                 by_epoch=False,
+                 begin=warmup_iters,
+                 end=total,
+                 eta_min=0.0)))
     groups = optim_wrapper.optimizer.param_groups
-    pred = next(g for g in groups if any(p is model.head.predictor.weight for p in g['params']))
-    back = next(g for g in groups if any(p is model.backbone.weight for p in g['params']))
+    pred = next(g for g in groups
+                if any(p is model.head.predictor.weight for p in g['params']))
+    back = next(g for g in groups
+                if any(p is model.backbone.weight for p in g['params']))
     return SimpleNamespace(optim_wrapper=optim_wrapper), schedulers, pred, back
 
 
@@ -47,13 +65,18 @@ def test_predictor_lr_fixed_while_backbone_lr_follows_schedule(warmup_iters):
     backbone_lrs = []
     for it in range(8):
         hook.before_train_iter(runner, it)
-        assert pred['lr'] == pytest.approx(0.05)  # the lr the optimizer step uses
+        assert pred['lr'] == pytest.approx(
+            0.05)  # the lr the optimizer step uses
         backbone_lrs.append(back['lr'])
-        runner.optim_wrapper.optimizer.step()  # no gradients: only keeps the call order
+        runner.optim_wrapper.optimizer.step(
+        )  # no gradients: only keeps the call order
         for s in schedulers:  # ParamSchedulerHook.after_train_iter
             s.step()
     decay = backbone_lrs[warmup_iters:]
-    expected = [0.05 * (1 + math.cos(math.pi * t / (8 - warmup_iters))) / 2 for t in range(len(decay))]
+    expected = [
+        0.05 * (1 + math.cos(math.pi * t / (8 - warmup_iters))) / 2
+        for t in range(len(decay))
+    ]
     assert decay == pytest.approx(expected)
     assert backbone_lrs[-1] < 0.01
 

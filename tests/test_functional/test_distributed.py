@@ -8,20 +8,24 @@ import torch
 import torch.distributed as dist
 from helpers import run_distributed
 
-from ssl_plugins.functional.distributed import (all_gather_with_grad, all_reduce_sum_no_grad,
-                                                all_reduce_sum_with_grad, get_rank, get_world_size,
+from ssl_plugins.functional.distributed import (all_gather_with_grad,
+                                                all_reduce_sum_no_grad,
+                                                all_reduce_sum_with_grad,
+                                                get_rank, get_world_size,
                                                 is_dist_initialized)
 
 
 def _objective(y: torch.Tensor) -> torch.Tensor:
     """A nonlinear function of the whole (gathered/reduced) tensor."""
     w = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)
-    return (w * y).sum() ** 2 + y.pow(3).sum()
+    return (w * y).sum()**2 + y.pow(3).sum()
 
 
-def _worker(rank: int, world_size: int, data: torch.Tensor, splits: list) -> bool:
+def _worker(rank: int, world_size: int, data: torch.Tensor,
+            splits: list) -> bool:
     # The gloo process group is set up by helpers.run_distributed.
-    assert is_dist_initialized() and get_world_size() == world_size and get_rank() == rank
+    assert is_dist_initialized() and get_world_size(
+    ) == world_size and get_rank() == rank
     bounds = [0] + list(torch.tensor(splits).cumsum(0).tolist())
     rows = slice(bounds[rank], bounds[rank + 1])
 
@@ -71,4 +75,3 @@ def test_collectives_are_identity_without_process_group():
     y = all_reduce_sum_no_grad(x)
     torch.testing.assert_close(y, x.detach())
     assert not y.requires_grad
-

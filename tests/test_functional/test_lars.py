@@ -27,9 +27,18 @@ def test_matches_official_update_over_several_steps():
         ref_bufs = [torch.zeros_like(p) for p in params]
         for step, lr in enumerate((0.5, 0.3, 0.1)):
             grads = [torch.randn_like(p) for p in params]
-            lars_update_(params, grads, bufs, lr=lr, momentum=0.9, weight_decay=wd, eta=0.001, adapt=adapt)
+            lars_update_(params,
+                         grads,
+                         bufs,
+                         lr=lr,
+                         momentum=0.9,
+                         weight_decay=wd,
+                         eta=0.001,
+                         adapt=adapt)
             for i in range(len(ref)):
-                ref[i], ref_bufs[i] = reference_step(ref[i], grads[i], ref_bufs[i], lr, 0.9, wd, 0.001, adapt)
+                ref[i], ref_bufs[i] = reference_step(ref[i], grads[i],
+                                                     ref_bufs[i], lr, 0.9, wd,
+                                                     0.001, adapt)
             for p, r in zip(params, ref):
                 torch.testing.assert_close(p, r)
 
@@ -43,4 +52,5 @@ def test_trust_ratio_makes_the_step_scale_free():
     lars_update_(a, [g], [torch.zeros_like(w)], lr=1.0, momentum=0.0)
     lars_update_(b, [1000 * g], [torch.zeros_like(w)], lr=1.0, momentum=0.0)
     torch.testing.assert_close(a[0], b[0])
-    torch.testing.assert_close((a[0] - w).norm(), 0.001 * w.norm())  # ||step|| = eta * ||w||
+    torch.testing.assert_close((a[0] - w).norm(),
+                               0.001 * w.norm())  # ||step|| = eta * ||w||

@@ -8,14 +8,18 @@ from helpers import read_scalars, train
 SIMSIAM = 'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py'
 BARLOW = 'configs/barlow_twins/barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py'
 # 2 epochs of 8 iterations (256 real Fashion-MNIST images, batch 32), raw per-iteration losses.
-TINY = ('train_dataloader.batch_size=32', 'train_dataloader.dataset.indices=256',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1', 'log_processor.window_size=1')
+TINY = ('train_dataloader.batch_size=32',
+        'train_dataloader.dataset.indices=256',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
+        'default_hooks.logger.interval=1', 'log_processor.window_size=1')
 
 
 def _train(config: str, work_dir: str):
     train(config, work_dir, *TINY)
-    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu', weights_only=False)
+    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'),
+                      map_location='cpu',
+                      weights_only=False)
     return work_dir, ckpt
 
 
@@ -33,7 +37,8 @@ def test_simsiam_fashion_mnist_trains_with_fixed_predictor_lr(tmp_path):
     groups = ckpt['optimizer']['param_groups']
     fixed = [g['lr'] for g in groups if g.get('fix_lr')]
     others = [g['lr'] for g in groups if not g.get('fix_lr')]
-    assert len(fixed) == 5  # predictor: Linear, BN weight+bias, Linear weight+bias
+    assert len(
+        fixed) == 5  # predictor: Linear, BN weight+bias, Linear weight+bias
     assert fixed == pytest.approx([0.05] * 5)
     assert max(others) < 0.05 * 0.5  # cosine, 16 of 24 iterations done
 

@@ -8,15 +8,23 @@ _base_ = ['./fashion_mnist_byol.py']
 
 view_pipeline = [
     dict(type='RandomApply',
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.1)],
+         transforms=[
+             dict(type='ColorJitter',
+                  brightness=0.4,
+                  contrast=0.4,
+                  saturation=0.4,
+                  hue=0.1)
+         ],
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
 ]
 
 train_pipeline = [
-    dict(type='MultiCrop', num_crops=(2, ), crop_sizes=(28, ),
-         crop_scales=((0.2, 1.), ), transforms=[view_pipeline]),
+    dict(type='MultiCrop',
+         num_crops=(2, ),
+         crop_sizes=(28, ),
+         crop_scales=((0.2, 1.), ),
+         transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]
 

@@ -7,19 +7,31 @@ _base_ = ['./imagenet_bs32_byol.py']
 
 view_pipeline = [
     dict(type='RandomApply',
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.1)],
+         transforms=[
+             dict(type='ColorJitter',
+                  brightness=0.4,
+                  contrast=0.4,
+                  saturation=0.4,
+                  hue=0.1)
+         ],
          prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+    dict(type='RandomGrayscale',
+         prob=0.2,
+         keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=0.5),
+    dict(type='GaussianBlur',
+         magnitude_range=(0.1, 2.0),
+         magnitude_std='inf',
+         prob=0.5),
 ]
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='MultiCrop', num_crops=(2, ), crop_sizes=(224, ),
-         crop_scales=((0.2, 1.), ), transforms=[view_pipeline]),
+    dict(type='MultiCrop',
+         num_crops=(2, ),
+         crop_sizes=(224, ),
+         crop_scales=((0.2, 1.), ),
+         transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]
 

@@ -27,17 +27,29 @@ class FixedLrHook(Hook):
     priority = 80
 
     def before_train(self, runner) -> None:
-        groups = [g for g in runner.optim_wrapper.optimizer.param_groups if g.get('fix_lr', False)]
+        groups = [
+            g for g in runner.optim_wrapper.optimizer.param_groups
+            if g.get('fix_lr', False)
+        ]
         if not groups:
-            raise ValueError('FixedLrHook: no param group has fix_lr=True; set optim_wrapper.paramwise_cfg='
-                             "dict(custom_keys={'<module name>': dict(fix_lr=True)}) in the config")
+            raise ValueError(
+                'FixedLrHook: no param group has fix_lr=True; set optim_wrapper.paramwise_cfg='
+                "dict(custom_keys={'<module name>': dict(fix_lr=True)}) in the config"
+            )
         for group in groups:
             group.setdefault('fixed_lr', group.get('initial_lr', group['lr']))
 
-    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
         fix_param_group_lrs(runner.optim_wrapper.optimizer)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
         fix_param_group_lrs(runner.optim_wrapper.optimizer)
 
     def after_train_epoch(self, runner) -> None:
@@ -48,4 +60,5 @@ def fix_param_group_lrs(optimizer) -> None:
     """Set ``lr = fixed_lr`` (or ``initial_lr``) on groups flagged ``fix_lr``."""
     for group in optimizer.param_groups:
         if group.get('fix_lr', False):
-            group['lr'] = group.get('fixed_lr', group.get('initial_lr', group['lr']))
+            group['lr'] = group.get('fixed_lr',
+                                    group.get('initial_lr', group['lr']))

@@ -24,24 +24,38 @@ class BiasNormExcludedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     ``paramwise_cfg`` accepts only ``bias_norm_lr_mult`` (float).
     """
 
-    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
+                 paramwise_cfg: Optional[dict] = None):
         paramwise_cfg = dict(paramwise_cfg or {})
         unknown = set(paramwise_cfg) - {'bias_norm_lr_mult'}
         if unknown:
-            raise ValueError(f'BiasNormExcludedOptimWrapperConstructor: unknown paramwise_cfg keys '
-                             f'{sorted(unknown)}; only "bias_norm_lr_mult" is supported')
-        self.bias_norm_lr_mult = float(paramwise_cfg.get('bias_norm_lr_mult', 1.0))
+            raise ValueError(
+                f'BiasNormExcludedOptimWrapperConstructor: unknown paramwise_cfg keys '
+                f'{sorted(unknown)}; only "bias_norm_lr_mult" is supported')
+        self.bias_norm_lr_mult = float(
+            paramwise_cfg.get('bias_norm_lr_mult', 1.0))
         # A non-empty paramwise_cfg makes the parent call add_params.
-        super().__init__(optim_wrapper_cfg, dict(bias_norm_lr_mult=self.bias_norm_lr_mult))
+        super().__init__(optim_wrapper_cfg,
+                         dict(bias_norm_lr_mult=self.bias_norm_lr_mult))
         if self.base_lr is None:
-            raise ValueError('BiasNormExcludedOptimWrapperConstructor: optim_wrapper.optimizer needs an "lr"')
+            raise ValueError(
+                'BiasNormExcludedOptimWrapperConstructor: optim_wrapper.optimizer needs an "lr"'
+            )
 
-    def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   **kwargs) -> None:
         """Fill ``params`` with the two groups (called once on the whole model)."""
         weights, biases_norms = [], []
         for p in module.parameters():
             if p.requires_grad:
                 (weights if p.ndim > 1 else biases_norms).append(p)
         params.append(dict(params=weights))
-        params.append(dict(params=biases_norms, lr=self.base_lr * self.bias_norm_lr_mult,
-                           weight_decay=0.0, lars_exclude=True))
+        params.append(
+            dict(params=biases_norms,
+                 lr=self.base_lr * self.bias_norm_lr_mult,
+                 weight_decay=0.0,
+                 lars_exclude=True))

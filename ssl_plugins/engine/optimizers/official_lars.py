@@ -26,13 +26,26 @@ class OfficialLARS(Optimizer):
         eta (float): trust coefficient. Defaults to 0.001 (official).
     """
 
-    def __init__(self, params: Iterable, lr: float, momentum: float = 0.9,
-                 weight_decay: float = 0.0, eta: float = 0.001) -> None:
-        for key, value in dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta).items():
+    def __init__(self,
+                 params: Iterable,
+                 lr: float,
+                 momentum: float = 0.9,
+                 weight_decay: float = 0.0,
+                 eta: float = 0.001) -> None:
+        for key, value in dict(lr=lr,
+                               momentum=momentum,
+                               weight_decay=weight_decay,
+                               eta=eta).items():
             if value < 0:
-                raise ValueError(f'OfficialLARS: {key} must be >= 0, got {value}')
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      eta=eta, lars_exclude=False))
+                raise ValueError(
+                    f'OfficialLARS: {key} must be >= 0, got {value}')
+        super().__init__(
+            params,
+            dict(lr=lr,
+                 momentum=momentum,
+                 weight_decay=weight_decay,
+                 eta=eta,
+                 lars_exclude=False))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -48,7 +61,9 @@ class OfficialLARS(Optimizer):
                     self.state[p]['momentum_buffer'] = torch.zeros_like(p)
             lars_update_(params, [p.grad for p in params],
                          [self.state[p]['momentum_buffer'] for p in params],
-                         lr=group['lr'], momentum=group['momentum'],
-                         weight_decay=group['weight_decay'], eta=group['eta'],
+                         lr=group['lr'],
+                         momentum=group['momentum'],
+                         weight_decay=group['weight_decay'],
+                         eta=group['eta'],
                          adapt=not group['lars_exclude'])
         return loss

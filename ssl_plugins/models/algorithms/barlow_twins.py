@@ -23,7 +23,8 @@ class BarlowTwins(BaseSelfSupervisor):
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
 
-    def loss(self, views: List[torch.Tensor],
+    def loss(self,
+             views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Barlow Twins loss of the first two views."""
         self._check_num_views(views, 2)

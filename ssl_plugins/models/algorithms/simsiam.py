@@ -28,7 +28,8 @@ class SimSiam(BaseSelfSupervisor):
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
 
-    def loss(self, views: List[torch.Tensor],
+    def loss(self,
+             views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Symmetrised SimSiam loss of the first two views."""
         self._check_num_views(views, 2)

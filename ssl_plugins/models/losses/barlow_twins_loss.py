@@ -22,7 +22,8 @@ class BarlowTwinsLoss(nn.Module):
     def __init__(self, lambd: float = BARLOW_TWINS_LAMBDA, eps: float = 1e-5):
         super().__init__()
         if lambd < 0:
-            raise ValueError(f'BarlowTwinsLoss: lambd must be >= 0, got {lambd}')
+            raise ValueError(
+                f'BarlowTwinsLoss: lambd must be >= 0, got {lambd}')
         self.lambd = lambd
         self.eps = eps
 

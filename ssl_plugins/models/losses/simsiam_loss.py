@@ -10,5 +10,6 @@ from ssl_plugins.registry import MODELS
 class SimSiamLoss(nn.Module):
     """SimSiam's ``D(p, sg(z)) = -cos(p, z)`` averaged over the batch, in [-1, 1]."""
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, prediction: torch.Tensor,
+                target: torch.Tensor) -> torch.Tensor:
         return negative_cosine_similarity(prediction, target)
