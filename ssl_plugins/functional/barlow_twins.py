@@ -78,10 +78,14 @@ def cross_correlation(z1: torch.Tensor,
         n: the global batch size if already known (saves a collective).
 
     Returns:
-        ``(d, d)`` cross-correlation matrix, identical on every rank.
+        ``(d, d)`` cross-correlation matrix, identical on every rank. Its
+        backward assumes that every rank computes the same function of it
+        (true for :func:`barlow_twins_loss`): the ranks' gradients are then
+        equal and are not all-reduced again.
     """
     n = global_batch_size(z1) if n is None else n
-    return all_reduce_sum_with_grad(z1.T @ z2) / n
+    # Every rank computes the same loss of the same C: no backward all-reduce.
+    return all_reduce_sum_with_grad(z1.T @ z2, replicated_downstream=True) / n
 
 
 def barlow_twins_loss(z1: torch.Tensor,

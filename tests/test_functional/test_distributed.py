@@ -48,6 +48,12 @@ def _worker(rank: int, world_size: int, data: torch.Tensor,
     _objective(y).backward()
     torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
 
+    # Same result without the backward collective when every rank's downstream is the same.
+    x = parts[rank].clone().requires_grad_()
+    _objective(all_reduce_sum_with_grad(
+        x, replicated_downstream=True)).backward()
+    torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
+
     # The peers' bug: an in-place all_reduce hidden from autograd gives 1/W of that gradient.
     x = parts[rank].clone().requires_grad_()
     y = x * 1.0
