@@ -216,3 +216,38 @@ def export_backbone(checkpoint: Mapping, source: str = 'online',
         return mmpretrain_resnet_to_torchvision(backbone)
     raise ValueError(f"unknown format {fmt!r}; choose 'mmpretrain' or "
                      "'torchvision'")
+
+
+def load_backbone_weights(backbone: torch.nn.Module, checkpoint: str,
+                          source: str = 'online') -> None:
+    """Load one backbone of a checkpoint file into ``backbone``, strictly.
+
+    Args:
+        backbone (nn.Module): Built from the same config as the checkpoint.
+        checkpoint (str): Pretraining checkpoint or an exported backbone
+            file (keys without prefix, from ``extract_backbone_weights.py``).
+        source (str): See :data:`SOURCE_PREFIXES`; ignored for an exported
+            file.
+
+    Raises:
+        KeyError: The source is missing, or keys differ (both listed, with
+            the file name).
+    """
+    state = model_state_dict(load_checkpoint_file(checkpoint))
+    own = set(backbone.state_dict())
+    if own and own.issubset(state):  # an exported, prefix-less backbone
+        weights = OrderedDict((k, state[k]) for k in backbone.state_dict())
+    else:
+        try:
+            weights = backbone_state_dict(state, source)
+        except KeyError as err:
+            raise KeyError(f'{checkpoint}: {err.args[0]}') from None
+    missing = sorted(own - set(weights))
+    unexpected = sorted(set(weights) - own)
+    if missing or unexpected:
+        raise KeyError(
+            f'{checkpoint}: the {source} backbone does not match the config '
+            f'backbone {type(backbone).__name__}: missing {missing[:8]}'
+            f'{"..." if len(missing) > 8 else ""}, unexpected '
+            f'{unexpected[:8]}{"..." if len(unexpected) > 8 else ""}')
+    backbone.load_state_dict(weights, strict=True)
