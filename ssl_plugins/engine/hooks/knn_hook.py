@@ -80,7 +80,7 @@ class KNNHook(Hook):
                                  'target.backbone (no momentum target)')
         return target.backbone
 
-    def _build_datasets(self, runner):
+    def _dataset_cfgs(self, runner) -> Dict[str, dict]:
         knn_cfg = runner.cfg.get('knn_eval', None) or {}
         cfgs = dict(train=self.train_cfg or knn_cfg.get('train'),
                     test=self.test_cfg or knn_cfg.get('test'))
@@ -91,10 +91,12 @@ class KNNHook(Hook):
                                'config')
         if self.batch_size is None:
             self.batch_size = knn_cfg.get('batch_size', 256)
-        return {split: DATASETS.build(cfg) for split, cfg in cfgs.items()}
+        return cfgs
 
     def before_train(self, runner) -> None:
-        self._backbone(self._model(runner))  # fail early on a bad source
+        # fail before training on a bad source or missing splits
+        self._backbone(self._model(runner))
+        self._dataset_cfgs(runner)
         if self.eval_before_train:
             self.evaluate(runner)
 
@@ -112,7 +114,8 @@ class KNNHook(Hook):
         """Extract features and return the accuracies (no logging)."""
         from ssl_plugins.evaluation import extract_features
         if self._datasets is None:
-            self._datasets = self._build_datasets(runner)
+            self._datasets = {split: DATASETS.build(cfg) for split, cfg in
+                              self._dataset_cfgs(runner).items()}
         model = self._model(runner)
         backbone = self._backbone(model)
         feats = {
