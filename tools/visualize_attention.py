@@ -65,7 +65,9 @@ def build_vit(cfg, checkpoint, source, device):
         raise KeyError(f'{cfg.filename}: model.backbone is missing')
     backbone = MODELS.build(backbone_cfg)
     load_backbone_weights(backbone, checkpoint, source)
-    return backbone.to(device).eval()
+    backbone.to(device)
+    backbone.eval()  # mmpretrain's ViT.train() returns None: no chaining
+    return backbone
 
 
 def load_image(path, size, patch):
