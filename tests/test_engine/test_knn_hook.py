@@ -70,6 +70,8 @@ def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source):
     lines = [r for r in json_lines(str(tmp_path)) if 'knn/top1' in r]
     expected_iters = ([0] if source == 'online' else []) + [2, 4]
     assert [r['step'] for r in lines] == expected_iters
+    assert [r['epoch'] for r in lines] == ([0] if source == 'online'
+                                           else []) + [1, 2]
     assert all('knn/k5_top1' in r and 'knn/top5' in r for r in lines)
     backbone = (runner.model.backbone if source == 'online' else
                 runner.model.target.backbone)

@@ -98,17 +98,17 @@ class KNNHook(Hook):
         self._backbone(self._model(runner))
         self._dataset_cfgs(runner)
         if self.eval_before_train:
-            self.evaluate(runner)
+            self.evaluate(runner, epoch=0)
 
     def after_train_epoch(self, runner) -> None:
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
-            self.evaluate(runner)
+            self.evaluate(runner, epoch=runner.epoch + 1)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if not self.by_epoch and self.every_n_train_iters(
                 runner, self.interval):
-            self.evaluate(runner)
+            self.evaluate(runner, epoch=runner.epoch + 1)
 
     def compute(self, runner) -> Dict[str, float]:
         """Extract features and return the accuracies (no logging)."""
@@ -132,14 +132,18 @@ class KNNHook(Hook):
                 results[key] = value
         return results
 
-    def evaluate(self, runner) -> Dict[str, float]:
-        """Compute on rank 0, share with every rank, log."""
+    def evaluate(self, runner, epoch: int) -> Dict[str, float]:
+        """Compute on rank 0, share with every rank, log.
+
+        ``epoch`` is the 1-based epoch being trained (0 before training), as
+        mmengine writes it in its training log lines.
+        """
         box = [self.compute(runner) if get_rank() == 0 else None]
         barrier()
         broadcast_object_list(box, src=0)
         results = box[0]
         runner.message_hub.update_info('knn', results)
-        scalars = dict(results, iter=runner.iter, epoch=runner.epoch)
+        scalars = dict(results, iter=runner.iter, epoch=epoch)
         json_path = next((h.json_log_path for h in runner.hooks
                           if isinstance(h, LoggerHook)
                           and getattr(h, 'json_log_path', None)), None)
