@@ -11,10 +11,13 @@ FMNIST_CFG = osp.join(
     ROOT, 'configs/byol/byol_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py')
 
 
-def tiny_byol_cfg(work_dir, hooks, epochs=2):
+def tiny_byol_cfg(work_dir, hooks, data_root, epochs=2):
     """The Fashion-MNIST BYOL config shrunk to seconds on one core."""
     cfg = Config.fromfile(FMNIST_CFG)
     cfg.work_dir = work_dir
+    cfg.train_dataloader.dataset.data_root = data_root
+    for split in ('train', 'test'):
+        cfg.knn_eval[split]['data_root'] = data_root
     cfg.model.backbone.update(stem_channels=8, base_channels=8)
     cfg.model.neck.update(in_channels=64, hid_channels=32, out_channels=16)
     cfg.model.head.predictor.update(in_channels=16, hid_channels=32,
@@ -22,8 +25,6 @@ def tiny_byol_cfg(work_dir, hooks, epochs=2):
     cfg.train_dataloader.update(batch_size=32, num_workers=0,
                                 persistent_workers=False)
     cfg.train_dataloader.dataset.indices = 64
-    for split, n in (('train', 120), ('test', 60)):
-        cfg.knn_eval[split]['indices'] = n
     cfg.knn_eval.batch_size = 64
     cfg.train_cfg.max_epochs = epochs
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False,
@@ -63,10 +64,11 @@ def json_lines(work_dir):
 
 
 @pytest.mark.parametrize('source', ['online', 'target'])
-def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source):
+def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source,
+                                                 fake_fmnist):
     hook = dict(type='KNNHook', interval=1, k=(20, 5), source=source,
                 before_train=(source == 'online'))
-    runner = run(tiny_byol_cfg(str(tmp_path), [hook]))
+    runner = run(tiny_byol_cfg(str(tmp_path), [hook], fake_fmnist))
     lines = [r for r in json_lines(str(tmp_path)) if 'knn/top1' in r]
     expected_iters = ([0] if source == 'online' else []) + [2, 4]
     assert [r['step'] for r in lines] == expected_iters
@@ -93,11 +95,12 @@ def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source):
     assert 'loss' in data
 
 
-def test_knn_hook_bad_source_and_missing_splits(tmp_path):
+def test_knn_hook_bad_source_and_missing_splits(tmp_path, fake_fmnist):
     from ssl_plugins.engine.hooks import KNNHook
     with pytest.raises(ValueError, match='source'):
         KNNHook(source='teacher_ema')
-    cfg = tiny_byol_cfg(str(tmp_path), [dict(type='KNNHook')], epochs=1)
+    cfg = tiny_byol_cfg(str(tmp_path), [dict(type='KNNHook')], fake_fmnist,
+                        epochs=1)
     cfg.knn_eval = None
     with pytest.raises(KeyError, match='knn_eval'):
         run(cfg)

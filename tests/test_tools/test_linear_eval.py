@@ -57,7 +57,8 @@ def test_configs_build_with_a_frozen_backbone(name):
     assert feats[-1].shape[-1] == cfg.model.head.in_channels
 
 
-def test_wrapper_trains_only_the_head_from_the_chosen_source(tmp_path):
+def test_wrapper_trains_only_the_head_from_the_chosen_source(tmp_path,
+                                                            fake_fmnist):
     ckpt = str(tmp_path / 'byol' / 'epoch_3.pth')
     os.makedirs(osp.dirname(ckpt))
     pre = pretraining_checkpoint(ckpt)
@@ -66,11 +67,11 @@ def test_wrapper_trains_only_the_head_from_the_chosen_source(tmp_path):
                OMP_NUM_THREADS='1')
     cmd = ['bash', osp.join(ROOT, 'tools/benchmarks/linear_eval.sh'),
            FMNIST_LINEAR, ckpt, '1', 'target', '--cfg-options',
-           'train_dataloader.dataset.indices=64',
+           f'train_dataloader.dataset.data_root={fake_fmnist}',
+           f'val_dataloader.dataset.data_root={fake_fmnist}',
            'train_dataloader.batch_size=32',
            'train_dataloader.num_workers=0',
            'train_dataloader.persistent_workers=False',
-           'val_dataloader.dataset.indices=100',
            'val_dataloader.num_workers=0',
            'val_dataloader.persistent_workers=False',
            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',

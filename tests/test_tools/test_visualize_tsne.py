@@ -18,23 +18,24 @@ def load_tool():
     return module
 
 
-def test_tsne_of_random_init_features_keeps_neighbours(tmp_path):
+def test_tsne_of_random_init_features_keeps_neighbours(tmp_path, fake_fmnist):
     tool = load_tool()
     out = str(tmp_path / 'tsne.png')
     path, points, labels = tool.main([
-        FMNIST_BYOL, '--random-init', '--max-samples', '150', '--n-iter',
-        '300', '--perplexity', '15', '--backend', 'torch', '--out', out,
-        '--cfg-options', 'knn_eval.test.indices=400'])
+        FMNIST_BYOL, '--random-init', '--max-samples', '40', '--n-iter',
+        '300', '--perplexity', '8', '--backend', 'torch', '--out', out,
+        '--split', 'train', '--cfg-options',
+        f'knn_eval.train.data_root={fake_fmnist}'])
     assert path == out and osp.isfile(out)
-    assert points.shape == (150, 2) and labels.shape == (150, )
+    assert points.shape == (40, 2) and labels.shape == (40, )
     assert len(labels.unique()) > 5  # a random subset, not one class
     # the map's nearest neighbour is among the 10 nearest in feature space
     from mmengine.config import Config
     cfg = Config.fromfile(FMNIST_BYOL)
-    cfg.merge_from_dict({'knn_eval.test.indices': 400})
+    cfg.merge_from_dict({'knn_eval.train.data_root': fake_fmnist})
 
     class Args:
-        split, seed, max_samples, random_init = 'test', 0, 150, True
+        split, seed, max_samples, random_init = 'train', 0, 40, True
         config = FMNIST_BYOL
     feats, labels2, classes = tool.embed(cfg, Args)
     assert torch.equal(labels, labels2) and classes[0] == 'T-shirt/top'
@@ -43,7 +44,7 @@ def test_tsne_of_random_init_features_keeps_neighbours(tmp_path):
     near10 = d_feat.topk(10, largest=False).indices
     nn_map = d_map.argmin(1)
     kept = (near10 == nn_map[:, None]).any(1).float().mean()
-    assert kept > 0.5  # random maps give ~10/149
+    assert kept > 0.6  # random maps give ~10/39
 
 
 def test_sklearn_backend_error_or_use():
