@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from ssl_plugins.compat import UnsafeCheckpointError  # noqa: E402
 from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
     SOURCE_PREFIXES, export_backbone, load_checkpoint_file)
 
@@ -46,7 +47,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    checkpoint = load_checkpoint_file(args.checkpoint)
+    try:
+        checkpoint = load_checkpoint_file(args.checkpoint)
+    except (FileNotFoundError, UnsafeCheckpointError, RuntimeError) as err:
+        raise SystemExit(str(err))
     try:
         weights = export_backbone(checkpoint, args.source, args.fmt)
     except (KeyError, ValueError) as err:

@@ -10,8 +10,6 @@ mmpretrain ``ResNet`` keys into torchvision ``resnet*`` keys and back.
 Everything here is pure (dicts of tensors in, dicts of tensors out) except
 :func:`load_checkpoint_file`.
 """
-import os
-import pickle
 from collections import OrderedDict
 from typing import Dict, Mapping, Sequence, Tuple
 
@@ -33,12 +31,12 @@ _WRAPPER_PREFIXES = ('module.', )
 
 
 def load_checkpoint_file(path: str) -> dict:
-    """Load a checkpoint on CPU.
+    """Load a checkpoint on CPU without unpickling arbitrary code.
 
-    Tries ``torch.load(weights_only=True)`` first; mmengine checkpoints also
-    pickle their ``meta``/``message_hub`` (plain Python objects), which the
-    safe loader refuses (mmengine #1655), so for those it falls back to a full
-    unpickle. Only load checkpoints you trust.
+    Goes through :func:`ssl_plugins.compat.safe_torch_load`:
+    ``weights_only=True`` plus the few data-only classes mmengine writes;
+    anything else raises ``UnsafeCheckpointError`` unless the file is trusted
+    through ``SSL_PLUGINS_TRUSTED_CHECKPOINTS``.
 
     Args:
         path (str): File to read.
@@ -46,12 +44,8 @@ def load_checkpoint_file(path: str) -> dict:
     Returns:
         dict: What the file holds.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path}')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError):
-        return torch.load(path, map_location='cpu', weights_only=False)
+    from ssl_plugins.compat import safe_torch_load
+    return safe_torch_load(path, map_location='cpu')
 
 
 def model_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':

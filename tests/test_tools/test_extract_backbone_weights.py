@@ -2,6 +2,7 @@ import importlib.util
 import os.path as osp
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -22,8 +23,8 @@ def load_tool():
     return module
 
 
-class Meta:
-    """A non-tensor object, as mmengine pickles in ``meta``/message hubs."""
+class Evil:
+    """An arbitrary pickled object: must be refused, not unpickled."""
 
 
 def save_checkpoint(path, online, target=None, target_prefix='target.'):
@@ -34,7 +35,9 @@ def save_checkpoint(path, online, target=None, target_prefix='target.'):
     if target is not None:
         for k, v in target.state_dict().items():
             state[target_prefix + 'backbone.' + k] = v
-    torch.save(dict(meta=dict(obj=Meta()), state_dict=state), path)
+    # numpy values in meta, as mmengine writes them (allow-listed)
+    meta = dict(epoch=3, seed=np.int64(0), hist=np.arange(3.0))
+    torch.save(dict(meta=meta, state_dict=state), path)
 
 
 def randomize(module, seed):
@@ -110,6 +113,16 @@ def test_missing_source_names_what_is_there(tmp_path):
         tool.main([ckpt, str(tmp_path / 'x.pth'), '--source', 'teacher'])
     msg = str(err.value)
     assert 'simsiam.pth' in msg and "'teacher'" in msg and 'backbone.' in msg
+
+
+def test_arbitrary_pickles_are_refused(tmp_path):
+    tool = load_tool()
+    ckpt = str(tmp_path / 'evil.pth')
+    torch.save(dict(meta=dict(obj=Evil()),
+                    state_dict={'backbone.w': torch.ones(1)}), ckpt)
+    with pytest.raises(SystemExit, match='Refusing to load checkpoint'):
+        tool.main([ckpt, str(tmp_path / 'out.pth')])
+    assert not (tmp_path / 'out.pth').exists()
 
 
 def test_help_exits_cleanly(capsys):
