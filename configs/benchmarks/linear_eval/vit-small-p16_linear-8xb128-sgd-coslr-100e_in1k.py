@@ -9,14 +9,12 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT \
 #                 model.backbone.init_cfg.prefix=target.backbone.
 # DINO sweeps the lr per checkpoint; 0.004 is its reference value.
-_base_ = [
-    './_imagenet_linear_data.py',
-    '../../_base_/default_runtime.py',
-]
+# Data, runtime, epochs and hooks: the ResNet-50 SGD config's.
+_base_ = ['./resnet50_linear-8xb32-sgd-coslr-100e_in1k.py']
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
+        _delete_=True,
         type='ViTLastBlocksClsToken',
         arch='deit-small',  # 384 dims, 12 blocks, 6 heads
         img_size=224,
@@ -26,13 +24,7 @@ model = dict(
         frozen_stages=12,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
     neck=None,
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=384 * 4,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=dict(type='Normal', layer='Linear', std=0.01, bias=0.)))
+    head=dict(in_channels=384 * 4))
 
 test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -53,12 +45,4 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0, end=100,
          eta_min=0.)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=1024)
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
-                    save_best='accuracy/top1'))
