@@ -108,3 +108,14 @@ def test_unknown_module_is_named(tmp_path):
                          hook_cfg=dict(module='head.projector'))
     with pytest.raises(AttributeError, match="'head.projector'"):
         runner.train()
+
+
+def test_embedding_of_module_outputs():
+    from ssl_plugins.engine.hooks.collapse_monitor_hook import _embedding
+    maps = torch.randn(4, 3, 5, 5)
+    # backbone: one map per stage -> last stage, globally pooled
+    assert torch.equal(_embedding((torch.randn(4, 2, 9, 9), maps)),
+                       maps.mean(dim=(2, 3)))
+    z = torch.randn(4, 7)
+    assert torch.equal(_embedding((z, )), z)  # mmpretrain neck: (z,)
+    assert _embedding(torch.randn(4)) is None and _embedding([]) is None

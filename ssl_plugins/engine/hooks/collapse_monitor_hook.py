@@ -12,10 +12,17 @@ from ssl_plugins.functional.collapse import (effective_rank,
 from ssl_plugins.registry import HOOKS
 
 
-def _first_tensor(output) -> Optional[torch.Tensor]:
+def _embedding(output) -> Optional[torch.Tensor]:
+    """(N, d) embedding of a module output: the last tensor of a tuple
+    (mmpretrain necks return ``(z,)``, backbones one map per stage), feature
+    maps globally average-pooled."""
     while isinstance(output, (tuple, list)) and len(output) > 0:
         output = output[-1]
-    return output if isinstance(output, torch.Tensor) else None
+    if not isinstance(output, torch.Tensor) or output.dim() < 2:
+        return None
+    if output.dim() == 4:
+        output = output.mean(dim=(2, 3))
+    return output.detach().flatten(1)
 
 
 @HOOKS.register_module()
@@ -85,9 +92,9 @@ class CollapseMonitorHook(Hook):
     def _grab(self, module, args, output) -> None:
         if not self._armed:
             return
-        z = _first_tensor(output)
-        if z is not None and z.dim() >= 2:
-            self._captured = z.detach().flatten(1)
+        z = _embedding(output)
+        if z is not None:
+            self._captured = z
             self._armed = False
 
     def before_train(self, runner) -> None:
