@@ -46,13 +46,20 @@ def run(cfg):
     return runner
 
 
-def offline_knn(runner, backbone, k):
+def offline_knn(runner, backbone, k, max_samples=None):
     from ssl_plugins.evaluation import extract_features
     from ssl_plugins.functional.knn import knn_accuracy
     from ssl_plugins.registry import DATASETS
-    feats = [extract_features(backbone, runner.model.data_preprocessor,
-                              DATASETS.build(runner.cfg.knn_eval[s]), 64)
-             for s in ('train', 'test')]
+    feats = []
+    for i, split in enumerate(('train', 'test')):
+        cfg = dict(runner.cfg.knn_eval[split])
+        if max_samples:
+            cfg['indices'] = max_samples[i]
+        dataset = DATASETS.build(cfg)
+        if max_samples:
+            assert len(dataset) == max_samples[i]
+        feats.append(extract_features(backbone, runner.model.data_preprocessor,
+                                      dataset, 64))
     return knn_accuracy(*feats[0], *feats[1], k=k, temperature=0.07)
 
 
@@ -66,8 +73,10 @@ def json_lines(work_dir):
 @pytest.mark.parametrize('source', ['online', 'target'])
 def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source,
                                                  fake_fmnist):
+    # the target run evaluates on subsets (first 40 train / 20 test images)
     hook = dict(type='KNNHook', interval=1, k=(20, 5), source=source,
-                before_train=(source == 'online'))
+                before_train=(source == 'online'),
+                max_samples=None if source == 'online' else (40, 20))
     runner = run(tiny_byol_cfg(str(tmp_path), [hook], fake_fmnist))
     lines = [r for r in json_lines(str(tmp_path)) if 'knn/top1' in r]
     expected_iters = ([0] if source == 'online' else []) + [2, 4]
@@ -79,7 +88,7 @@ def test_knn_hook_logs_what_offline_knn_computes(tmp_path, source,
                 runner.model.target.backbone)
     last = lines[-1]
     for k, prefix in ((20, 'knn/'), (5, 'knn/k5_')):
-        ref = offline_knn(runner, backbone, k)
+        ref = offline_knn(runner, backbone, k, hook['max_samples'])
         assert last[prefix + 'top1'] == pytest.approx(ref['top1'])
         assert last[prefix + 'top5'] == pytest.approx(ref['top5'])
     assert runner.message_hub.get_info('knn')['knn/top1'] == last['knn/top1']
@@ -99,6 +108,8 @@ def test_knn_hook_bad_source_and_missing_splits(tmp_path, fake_fmnist):
     from ssl_plugins.engine.hooks import KNNHook
     with pytest.raises(ValueError, match='source'):
         KNNHook(source='teacher_ema')
+    with pytest.raises(ValueError, match='max_samples'):
+        KNNHook(max_samples=10)
     cfg = tiny_byol_cfg(str(tmp_path), [dict(type='KNNHook')], fake_fmnist,
                         epochs=1)
     cfg.knn_eval = None

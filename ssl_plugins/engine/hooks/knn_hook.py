@@ -44,6 +44,11 @@ class KNNHook(Hook):
         by_epoch (bool): Count ``interval`` in epochs. Default True.
         before_train (bool): Also evaluate before the first step (the
             random-init baseline). Default False.
+        max_samples (tuple[int, int], optional): Use only the first
+            ``(n_train, n_test)`` samples of the splits (mmengine's dataset
+            ``indices``), to bound the cost of frequent evaluations; the
+            final figure should come from ``tools/knn_eval.py`` on the full
+            splits.
     """
     priority = 'LOW'
 
@@ -52,7 +57,8 @@ class KNNHook(Hook):
                  k: Union[int, Sequence[int]] = (20, 200),
                  temperature: float = 0.07, batch_size: Optional[int] = None,
                  source: str = 'online', by_epoch: bool = True,
-                 before_train: bool = False):
+                 before_train: bool = False,
+                 max_samples: Optional[Sequence[int]] = None):
         if source not in ('online', 'target'):
             raise ValueError(f"KNNHook: source must be 'online' or 'target', "
                              f'got {source!r}')
@@ -64,6 +70,12 @@ class KNNHook(Hook):
         self.source = source
         self.by_epoch = by_epoch
         self.eval_before_train = before_train
+        if max_samples is not None and (
+                not isinstance(max_samples, (tuple, list))
+                or len(max_samples) != 2):
+            raise ValueError('KNNHook: max_samples is (n_train, n_test), got '
+                             f'{max_samples}')
+        self.max_samples = max_samples
         self._datasets = None
 
     def _model(self, runner):
@@ -91,6 +103,9 @@ class KNNHook(Hook):
                                'config')
         if self.batch_size is None:
             self.batch_size = knn_cfg.get('batch_size', 256)
+        if self.max_samples is not None:
+            cfgs = {split: dict(cfg, indices=int(n)) for (split, cfg), n in
+                    zip(cfgs.items(), self.max_samples)}
         return cfgs
 
     def before_train(self, runner) -> None:
