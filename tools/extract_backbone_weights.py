@@ -34,11 +34,15 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='pretraining checkpoint (.pth)')
     parser.add_argument('out', help='output file (.pth)')
     parser.add_argument(
-        '--source', default='online', choices=sorted(SOURCE_PREFIXES),
+        '--source',
+        default='online',
+        choices=sorted(SOURCE_PREFIXES),
         help='which backbone: online/student (keys backbone.*) or the '
         'momentum copy target/teacher (BYOL, DINO). Default: online')
     parser.add_argument(
-        '--format', dest='fmt', default='mmpretrain',
+        '--format',
+        dest='fmt',
+        default='mmpretrain',
         choices=['mmpretrain', 'torchvision'],
         help='key names of the consumer: mmpretrain backbone as built, or '
         'torchvision resnet* (trunk without fc). Default: mmpretrain')

@@ -37,21 +37,30 @@ def parse_args(argv=None):
         description='Save the last-block class-token attention of a ViT '
         'backbone over an image, per head and averaged (DINO Fig. 1/3).')
     parser.add_argument('config', help='config whose model.backbone is a ViT')
-    parser.add_argument('checkpoint', help='pretraining checkpoint or '
+    parser.add_argument('checkpoint',
+                        help='pretraining checkpoint or '
                         'exported backbone file')
     parser.add_argument('image', help='image file (any format PIL reads)')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--source', default='teacher',
+    parser.add_argument('--source',
+                        default='teacher',
                         choices=sorted(SOURCE_PREFIXES),
                         help='which backbone (default: teacher, as DINO)')
-    parser.add_argument('--image-size', type=int, nargs='+', default=[480],
+    parser.add_argument('--image-size',
+                        type=int,
+                        nargs='+',
+                        default=[480],
                         help='resize to S (square) or H W before cropping '
                         'to a multiple of the patch size (DINO: 480)')
-    parser.add_argument('--threshold', type=float, default=None,
+    parser.add_argument('--threshold',
+                        type=float,
+                        default=None,
                         help='also save masks keeping this fraction of the '
                         'attention mass (DINO: 0.6)')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
                         help='override config entries (key=value)')
     return parser.parse_args(argv)
 
@@ -131,8 +140,8 @@ def main(argv=None):
         raise SystemExit(str(err.args[0]))
     patch = int(vit.patch_embed.projection.stride[0])
     rgb = load_image(args.image, args.image_size, patch)
-    maps, (h, w) = last_block_cls_attention(vit, normalise(rgb, cfg,
-                                                           args.device))
+    maps, (h, w) = last_block_cls_attention(vit,
+                                            normalise(rgb, cfg, args.device))
     maps = maps[0].float().cpu()  # heads x h x w
     up = F.interpolate(maps[None], scale_factor=patch, mode='nearest')[0]
     mean = up.mean(0)
@@ -150,13 +159,16 @@ def main(argv=None):
     if args.threshold is not None:
         masks = mass_mask(torch.cat([maps, maps.mean(0, keepdim=True)]),
                           args.threshold)
-        masks = F.interpolate(masks[None].float(), scale_factor=patch,
+        masks = F.interpolate(masks[None].float(),
+                              scale_factor=patch,
                               mode='nearest')[0].numpy()
         for name, mask in zip(names, masks):
             path = osp.join(args.out, f'mask-{name}.png')
             plt.imsave(path, (rgb * mask[..., None]).astype(np.uint8))
             written.append(path)
-    fig, axes = plt.subplots(1, len(images), squeeze=False,
+    fig, axes = plt.subplots(1,
+                             len(images),
+                             squeeze=False,
                              figsize=(2.2 * len(images), 2.4))
     for ax, name, heat in zip(axes[0], names, images):
         ax.imshow(overlay(rgb, heat))

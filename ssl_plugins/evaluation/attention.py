@@ -16,11 +16,12 @@ from torch import nn
 def _last_attention(vit: nn.Module) -> nn.Module:
     layers = getattr(vit, 'layers', None)
     if layers is None or len(layers) == 0:
-        raise TypeError(f'{type(vit).__name__} has no `layers`: attention maps '
-                        'need an mmpretrain VisionTransformer-like backbone')
+        raise TypeError(
+            f'{type(vit).__name__} has no `layers`: attention maps '
+            'need an mmpretrain VisionTransformer-like backbone')
     attn = getattr(layers[-1], 'attn', None)
-    if attn is None or not all(hasattr(attn, a) for a in
-                               ('qkv', 'num_heads', 'head_dims')):
+    if attn is None or not all(
+            hasattr(attn, a) for a in ('qkv', 'num_heads', 'head_dims')):
         raise TypeError(f'the last block of {type(vit).__name__} has no '
                         'multi-head attention with a fused `qkv` projection')
     return attn
@@ -45,8 +46,9 @@ def attention_weights(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def last_block_cls_attention(vit: nn.Module, images: torch.Tensor
-                             ) -> Tuple[torch.Tensor, Tuple[int, int]]:
+def last_block_cls_attention(
+        vit: nn.Module,
+        images: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
     """Attention of the class token to every patch in the last block.
 
     Args:

@@ -22,8 +22,8 @@ SOURCE_PREFIXES: Dict[str, Tuple[str, ...]] = {
     'online': ('backbone.', ),
     'student': ('backbone.', ),
     'target': ('target.backbone.', 'target_net.module.0.', 'target_net.0.'),
-    'teacher': ('teacher.backbone.', 'target.backbone.',
-                'teacher.module.backbone.'),
+    'teacher':
+    ('teacher.backbone.', 'target.backbone.', 'teacher.module.backbone.'),
 }
 
 #: Top-level prefixes a wrapper may add in front of every key.
@@ -82,10 +82,11 @@ def _top_level_prefixes(keys: Sequence[str]) -> str:
     return ', '.join(list(seen)[:20])
 
 
-def backbone_state_dict(state_dict: Mapping[str, torch.Tensor],
-                        source: str = 'online',
-                        prefixes: Dict[str, Tuple[str, ...]] = None
-                        ) -> 'OrderedDict[str, torch.Tensor]':
+def backbone_state_dict(
+    state_dict: Mapping[str, torch.Tensor],
+    source: str = 'online',
+    prefixes: Dict[str, Tuple[str, ...]] = None
+) -> 'OrderedDict[str, torch.Tensor]':
     """Keys of one backbone, with their prefix removed.
 
     Args:
@@ -138,8 +139,8 @@ def _check_plain_resnet(keys: Sequence[str], what: str) -> None:
 
 
 def mmpretrain_resnet_to_torchvision(
-        state_dict: Mapping[str, torch.Tensor]
-) -> 'OrderedDict[str, torch.Tensor]':
+    state_dict: Mapping[str,
+                        torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
     """mmpretrain ``ResNet`` keys -> torchvision ``resnet*`` trunk keys.
 
     mmpretrain names its layers exactly like torchvision (``conv1``, ``bn1``,
@@ -159,8 +160,8 @@ def mmpretrain_resnet_to_torchvision(
     _check_plain_resnet(list(state_dict), 'mmpretrain -> torchvision')
     out = OrderedDict()
     for key, value in state_dict.items():
-        if not key.startswith(('conv1.', 'bn1.', 'layer1.', 'layer2.',
-                               'layer3.', 'layer4.')):
+        if not key.startswith(
+            ('conv1.', 'bn1.', 'layer1.', 'layer2.', 'layer3.', 'layer4.')):
             raise ValueError(f'mmpretrain -> torchvision: unexpected key '
                              f'{key!r} for a torchvision ResNet')
         out[key] = value
@@ -168,8 +169,8 @@ def mmpretrain_resnet_to_torchvision(
 
 
 def torchvision_resnet_to_mmpretrain(
-        state_dict: Mapping[str, torch.Tensor]
-) -> 'OrderedDict[str, torch.Tensor]':
+    state_dict: Mapping[str,
+                        torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
     """torchvision ``resnet*`` keys -> mmpretrain ``ResNet`` keys.
 
     The inverse of :func:`mmpretrain_resnet_to_torchvision`: the layer names
@@ -182,14 +183,15 @@ def torchvision_resnet_to_mmpretrain(
     Returns:
         OrderedDict[str, torch.Tensor]: mmpretrain ``ResNet`` keys.
     """
-    trunk = OrderedDict((k, v) for k, v in state_dict.items()
-                        if not k.startswith('fc.'))
+    trunk = OrderedDict(
+        (k, v) for k, v in state_dict.items() if not k.startswith('fc.'))
     return mmpretrain_resnet_to_torchvision(trunk)
 
 
-def export_backbone(checkpoint: Mapping, source: str = 'online',
-                    fmt: str = 'mmpretrain'
-                    ) -> 'OrderedDict[str, torch.Tensor]':
+def export_backbone(
+        checkpoint: Mapping,
+        source: str = 'online',
+        fmt: str = 'mmpretrain') -> 'OrderedDict[str, torch.Tensor]':
     """Checkpoint -> backbone weights in the requested format.
 
     Args:
@@ -212,7 +214,8 @@ def export_backbone(checkpoint: Mapping, source: str = 'online',
                      "'torchvision'")
 
 
-def load_backbone_weights(backbone: torch.nn.Module, checkpoint: str,
+def load_backbone_weights(backbone: torch.nn.Module,
+                          checkpoint: str,
                           source: str = 'online') -> None:
     """Load one backbone of a checkpoint file into ``backbone``, strictly.
 

@@ -31,7 +31,8 @@ def _check_2d(z: torch.Tensor, name: str) -> None:
 
 
 @torch.no_grad()
-def normalized_embedding_std(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+def normalized_embedding_std(z: torch.Tensor,
+                             eps: float = 1e-12) -> torch.Tensor:
     """Mean per-channel std of L2-normalised embeddings (SimSiam Fig. 2).
 
     .. math::
@@ -59,7 +60,8 @@ def normalized_embedding_std(z: torch.Tensor, eps: float = 1e-12) -> torch.Tenso
 
 
 @torch.no_grad()
-def effective_rank(z: torch.Tensor, center: bool = True,
+def effective_rank(z: torch.Tensor,
+                   center: bool = True,
                    eps: float = 1e-12) -> torch.Tensor:
     """Effective rank ``exp(H(p))`` of the singular values (Roy & Vetterli).
 

@@ -27,7 +27,8 @@ def _sq_dists(x: torch.Tensor) -> torch.Tensor:
     return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min(0)
 
 
-def conditional_affinities(x: torch.Tensor, perplexity: float = 30.0,
+def conditional_affinities(x: torch.Tensor,
+                           perplexity: float = 30.0,
                            tol: float = 1e-5,
                            max_steps: int = 200) -> torch.Tensor:
     """Row-stochastic ``p_{j|i}`` with every row's perplexity calibrated.
@@ -67,8 +68,11 @@ def conditional_affinities(x: torch.Tensor, perplexity: float = 30.0,
     return p
 
 
-def tsne(x: torch.Tensor, dim: int = 2, perplexity: float = 30.0,
-         n_iter: int = 1000, seed: int = 0,
+def tsne(x: torch.Tensor,
+         dim: int = 2,
+         perplexity: float = 30.0,
+         n_iter: int = 1000,
+         seed: int = 0,
          exaggeration: float = 12.0,
          learning_rate: Optional[float] = None) -> torch.Tensor:
     """Embed ``x`` into ``dim`` dimensions with exact t-SNE.
@@ -108,7 +112,8 @@ def tsne(x: torch.Tensor, dim: int = 2, perplexity: float = 30.0,
         w = ((exaggeration if early else 1.0) * p - q) * num
         grad = 4 * (w.sum(1, keepdim=True) * y - w @ y)
         same_sign = (grad > 0) == (update > 0)
-        gains = torch.where(same_sign, gains * 0.8, gains + 0.2).clamp_min(0.01)
+        gains = torch.where(same_sign, gains * 0.8,
+                            gains + 0.2).clamp_min(0.01)
         update = (0.5 if early else 0.8) * update - lr * gains * grad
         y = y + update
         y = y - y.mean(0, keepdim=True)

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 
-
 def make_runner(work_dir, collapsed, hook_cfg, iters=12):
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
@@ -33,18 +32,21 @@ def make_runner(work_dir, collapsed, hook_cfg, iters=12):
 
     data = [dict(inputs=torch.randn(8)) for _ in range(16 * iters)]
     runner = Runner(
-        model=ToySSL(), work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=data, batch_size=16,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate')),
+        model=ToySSL(),
+        work_dir=work_dir,
+        train_dataloader=dict(dataset=data,
+                              batch_size=16,
+                              sampler=dict(type='DefaultSampler',
+                                           shuffle=False),
+                              collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=False, max_iters=iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         custom_hooks=[dict(type='CollapseMonitorHook', **hook_cfg)],
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
                            checkpoint=dict(type='CheckpointHook',
                                            interval=1000)),
-        default_scope='ssl_plugins', log_level='WARNING')
+        default_scope='ssl_plugins',
+        log_level='WARNING')
     return runner
 
 
@@ -68,7 +70,8 @@ def train(runner):
 def test_healthy_embeddings_are_logged_and_do_not_warn(tmp_path):
     from ssl_plugins.functional.collapse import (effective_rank,
                                                  normalized_embedding_std)
-    runner = make_runner(str(tmp_path), collapsed=False,
+    runner = make_runner(str(tmp_path),
+                         collapsed=False,
                          hook_cfg=dict(interval=5, effective_rank=True))
     assert train(runner) == []
     model = runner.model
@@ -81,30 +84,35 @@ def test_healthy_embeddings_are_logged_and_do_not_warn(tmp_path):
     assert hub.get_scalar('train/collapse/effective_rank').current() == \
         pytest.approx(float(effective_rank(z)), rel=1e-4)
     ratio = hub.get_scalar('train/collapse/std_ratio').current()
-    assert ratio == pytest.approx(
-        float(normalized_embedding_std(z)) * math.sqrt(32), rel=1e-5)
+    assert ratio == pytest.approx(float(normalized_embedding_std(z)) *
+                                  math.sqrt(32),
+                                  rel=1e-5)
     assert ratio > 0.3
     # re-logged every iteration so the log window does not span 5x longer
     assert len(hub.get_scalar('train/collapse/std').data[0]) == 12
 
 
 def test_collapse_warns_once_after_patience(tmp_path):
-    runner = make_runner(str(tmp_path), collapsed=True,
-                         hook_cfg=dict(interval=1, patience=4), iters=10)
+    runner = make_runner(str(tmp_path),
+                         collapsed=True,
+                         hook_cfg=dict(interval=1, patience=4),
+                         iters=10)
     warnings = train(runner)
     assert len(warnings) == 1 and 'collapsing' in warnings[0]
-    assert runner.message_hub.get_scalar(
-        'train/collapse/std').current() < 1e-6
+    assert runner.message_hub.get_scalar('train/collapse/std').current() < 1e-6
 
 
 def test_patience_not_reached_no_warning(tmp_path):
-    runner = make_runner(str(tmp_path), collapsed=True,
-                         hook_cfg=dict(interval=1, patience=20), iters=10)
+    runner = make_runner(str(tmp_path),
+                         collapsed=True,
+                         hook_cfg=dict(interval=1, patience=20),
+                         iters=10)
     assert train(runner) == []
 
 
 def test_unknown_module_is_named(tmp_path):
-    runner = make_runner(str(tmp_path), collapsed=False,
+    runner = make_runner(str(tmp_path),
+                         collapsed=False,
                          hook_cfg=dict(module='head.projector'))
     with pytest.raises(AttributeError, match="'head.projector'"):
         runner.train()

@@ -9,13 +9,13 @@ from ssl_plugins.functional.collapse import (effective_rank,
 
 def reference_std(z):
     """Loop version: normalise each row, per-channel population std."""
-    rows = [row / math.sqrt(sum(float(v) ** 2 for v in row)) for row in z]
+    rows = [row / math.sqrt(sum(float(v)**2 for v in row)) for row in z]
     n, d = len(rows), len(rows[0])
     stds = []
     for c in range(d):
         col = [float(r[c]) for r in rows]
         mean = sum(col) / n
-        stds.append(math.sqrt(sum((v - mean) ** 2 for v in col) / n))
+        stds.append(math.sqrt(sum((v - mean)**2 for v in col) / n))
     return sum(stds) / d
 
 
@@ -68,11 +68,12 @@ def test_effective_rank_matches_reference_and_bounds():
     assert 15.0 < effective_rank(z).item() <= 16.0 + 1e-4
     # rank-1 data (collapsed to a line) -> 1, rank-3 with equal energy -> 3
     z = torch.randn(500, 1, generator=g) * torch.randn(1, 16, generator=g)
-    assert effective_rank(z, center=False).item() == pytest.approx(1.0, abs=1e-3)
+    assert effective_rank(z, center=False).item() == pytest.approx(1.0,
+                                                                   abs=1e-3)
     q, _ = torch.linalg.qr(torch.randn(16, 3, generator=g))
     basis = torch.eye(3).repeat(100, 1)  # 300 x 3, orthogonal equal columns
-    assert effective_rank(basis @ q.T, center=False).item() == pytest.approx(
-        3.0, abs=1e-3)
+    assert effective_rank(basis @ q.T,
+                          center=False).item() == pytest.approx(3.0, abs=1e-3)
 
 
 def test_effective_rank_of_constant_embeddings_is_one():

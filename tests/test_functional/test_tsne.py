@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from ssl_plugins.functional.tsne import (conditional_affinities,
-                                         kl_divergence, tsne)
+from ssl_plugins.functional.tsne import (conditional_affinities, kl_divergence,
+                                         tsne)
 
 
 def clusters(n_per=40, k=3, d=30, seed=0):
@@ -28,13 +28,13 @@ def test_affinities_hit_the_perplexity_and_match_the_formula():
     assert torch.allclose(p.sum(1), torch.ones(60, dtype=torch.float64))
     assert torch.all(p.diagonal() == 0)
     h = -(torch.where(p > 0, p * p.log(), torch.zeros_like(p))).sum(1)
-    assert torch.allclose(h.exp(), torch.full((60, ), 10.0,
-                                              dtype=torch.float64),
+    assert torch.allclose(h.exp(),
+                          torch.full((60, ), 10.0, dtype=torch.float64),
                           rtol=1e-3)
     # row 0 has the form exp(-beta d2) / Z for some beta: recover beta from
     # two entries and check the whole row against the formula
     xd = x.double()
-    d2 = ((xd[0] - xd) ** 2).sum(1)
+    d2 = ((xd[0] - xd)**2).sum(1)
     j, k = 1, 2
     beta = float((p[0, k] / p[0, j]).log() / (d2[j] - d2[k]))
     ref = reference_row(d2[1:].tolist(), beta)

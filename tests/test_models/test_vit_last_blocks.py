@@ -7,7 +7,9 @@ ARCH = dict(embed_dims=32, num_layers=5, num_heads=2, feedforward_channels=64)
 def build(**kwargs):
     from ssl_plugins.models.backbones import ViTLastBlocksClsToken
     torch.manual_seed(0)
-    model = ViTLastBlocksClsToken(arch=ARCH, img_size=32, patch_size=8,
+    model = ViTLastBlocksClsToken(arch=ARCH,
+                                  img_size=32,
+                                  patch_size=8,
                                   **kwargs)
     model.init_weights()
     with torch.no_grad():  # non-trivial LayerNorm affine

@@ -86,12 +86,14 @@ def test_resnet50_online_and_target_both_formats(tmp_path):
 
 def test_vit_teacher_export_loads_strict(tmp_path):
     from mmpretrain.models import VisionTransformer
-    arch = dict(embed_dims=32, num_layers=2, num_heads=2,
+    arch = dict(embed_dims=32,
+                num_layers=2,
+                num_heads=2,
                 feedforward_channels=64)
-    student = randomize(VisionTransformer(arch=arch, img_size=32,
-                                          patch_size=8), 2)
-    teacher = randomize(VisionTransformer(arch=arch, img_size=32,
-                                          patch_size=8), 3)
+    student = randomize(
+        VisionTransformer(arch=arch, img_size=32, patch_size=8), 2)
+    teacher = randomize(
+        VisionTransformer(arch=arch, img_size=32, patch_size=8), 3)
     ckpt = str(tmp_path / 'dino.pth')
     save_checkpoint(ckpt, student, teacher, target_prefix='teacher.')
     tool = load_tool()
@@ -118,8 +120,9 @@ def test_missing_source_names_what_is_there(tmp_path):
 def test_arbitrary_pickles_are_refused(tmp_path):
     tool = load_tool()
     ckpt = str(tmp_path / 'evil.pth')
-    torch.save(dict(meta=dict(obj=Evil()),
-                    state_dict={'backbone.w': torch.ones(1)}), ckpt)
+    torch.save(
+        dict(meta=dict(obj=Evil()), state_dict={'backbone.w': torch.ones(1)}),
+        ckpt)
     with pytest.raises(SystemExit, match='Refusing to load checkpoint'):
         tool.main([ckpt, str(tmp_path / 'out.pth')])
     assert not (tmp_path / 'out.pth').exists()
@@ -141,18 +144,25 @@ def test_key_mapping_round_trip_and_errors():
     assert mmpretrain_resnet_to_torchvision(mm).keys() == mm.keys()
     assert set(mm) == set(tv) - {'fc.weight', 'fc.bias'}
     with pytest.raises(ValueError, match='deep-stem'):
-        mmpretrain_resnet_to_torchvision(
-            {'stem.0.conv.weight': torch.zeros(1), **mm})
+        mmpretrain_resnet_to_torchvision({
+            'stem.0.conv.weight': torch.zeros(1),
+            **mm
+        })
     with pytest.raises(ValueError, match='avg_down'):
-        mmpretrain_resnet_to_torchvision(
-            {'layer1.0.downsample.2.weight': torch.zeros(1), **mm})
+        mmpretrain_resnet_to_torchvision({
+            'layer1.0.downsample.2.weight':
+            torch.zeros(1),
+            **mm
+        })
     with pytest.raises(KeyError, match='unknown source'):
         backbone_state_dict(mm, 'momentum')
 
 
 def test_ddp_module_prefix_is_stripped():
     from ssl_plugins.evaluation.backbone_export import export_backbone
-    state = {'module.backbone.conv1.weight': torch.ones(2),
-             'module.head.w': torch.zeros(1)}
+    state = {
+        'module.backbone.conv1.weight': torch.ones(2),
+        'module.head.w': torch.zeros(1)
+    }
     out = export_backbone({'state_dict': state})
     assert list(out) == ['conv1.weight']

@@ -40,8 +40,9 @@ def reference(model, backbone, root, k):
     feats = []
     for split in ('train', 'test'):
         cfg[split]['data_root'] = root
-        feats.append(extract_features(backbone, model.data_preprocessor,
-                                      DATASETS.build(cfg[split]), 64))
+        feats.append(
+            extract_features(backbone, model.data_preprocessor,
+                             DATASETS.build(cfg[split]), 64))
     return knn_accuracy(*feats[0], *feats[1], k=k, temperature=0.07)
 
 
@@ -49,18 +50,22 @@ def test_online_target_and_random_rows(tmp_path, fake_fmnist, capsys):
     tool = load('tools/knn_eval.py', 'knn_eval')
     model, ckpt = checkpoint(tmp_path)
     out = str(tmp_path / 'res' / 'knn.json')
-    opts = ['--cfg-options', f'knn_eval.train.data_root={fake_fmnist}',
-            f'knn_eval.test.data_root={fake_fmnist}']
-    rows = tool.main([FMNIST_BYOL, ckpt, '--source', 'online', 'target',
-                      '--random-init', '--k', '5', '20', '--batch-size', '32',
-                      '--out', out] + opts)
+    opts = [
+        '--cfg-options', f'knn_eval.train.data_root={fake_fmnist}',
+        f'knn_eval.test.data_root={fake_fmnist}'
+    ]
+    rows = tool.main([
+        FMNIST_BYOL, ckpt, '--source', 'online', 'target', '--random-init',
+        '--k', '5', '20', '--batch-size', '32', '--out', out
+    ] + opts)
     assert [name for name, _ in rows] == [
-        'random init', 'online (epoch_3.pth)', 'target (epoch_3.pth)']
-    for (name, res), backbone in zip(rows[1:], (model.backbone,
-                                                model.target.backbone)):
+        'random init', 'online (epoch_3.pth)', 'target (epoch_3.pth)'
+    ]
+    for (name, res), backbone in zip(rows[1:],
+                                     (model.backbone, model.target.backbone)):
         for k in (5, 20):
-            assert res[k] == pytest.approx(reference(model, backbone,
-                                                     fake_fmnist, k)), name
+            assert res[k] == pytest.approx(
+                reference(model, backbone, fake_fmnist, k)), name
     saved = json.load(open(out))
     assert saved['rows'][1]['k20'] == rows[1][1][20]
     assert saved['temperature'] == 0.07
@@ -79,9 +84,13 @@ def test_missing_source_is_a_clear_error(tmp_path, fake_fmnist):
     tool = load('tools/knn_eval.py', 'knn_eval')
     ckpt = str(tmp_path / 'only_online.pth')
     model, full = checkpoint(tmp_path)
-    state = {k: v for k, v in model.state_dict().items()
-             if not k.startswith('target.')}
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if not k.startswith('target.')
+    }
     torch.save(dict(state_dict=state), ckpt)
     with pytest.raises(SystemExit, match="only_online.pth: no 'teacher'"):
-        tool.main([FMNIST_BYOL, ckpt, '--source', 'teacher', '--cfg-options',
-                   f'knn_eval.train.data_root={fake_fmnist}'])
+        tool.main([
+            FMNIST_BYOL, ckpt, '--source', 'teacher', '--cfg-options',
+            f'knn_eval.train.data_root={fake_fmnist}'
+        ])

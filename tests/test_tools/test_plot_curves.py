@@ -31,33 +31,41 @@ def run_tiny_mmengine(work_dir):
         def forward(self, x, y, mode='tensor'):
             out = self.lin(x)
             if mode == 'loss':
-                return dict(loss=((out - y) ** 2).mean())
+                return dict(loss=((out - y)**2).mean())
             return [dict(pred=o, gt=t) for o, t in zip(out, y)]
 
     class Acc(BaseMetric):
 
         def process(self, data_batch, data_samples):
-            self.results.extend(float((s['pred'] - s['gt']).abs() < 1)
-                                for s in data_samples)
+            self.results.extend(
+                float((s['pred'] - s['gt']).abs() < 1) for s in data_samples)
 
         def compute_metrics(self, results):
             return {'accuracy/top1': 100 * sum(results) / len(results)}
 
     data = [dict(x=torch.randn(2), y=torch.randn(1)) for _ in range(16)]
-    loader = dict(dataset=data, batch_size=4, sampler=dict(
-        type='DefaultSampler', shuffle=False), collate_fn=dict(
-            type='default_collate'))
-    runner = Runner(
-        model=Toy(), work_dir=work_dir, train_dataloader=loader,
-        val_dataloader=loader, val_evaluator=[Acc()],
-        train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
-        val_cfg=dict(),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        param_scheduler=dict(type='CosineAnnealingLR', T_max=8, by_epoch=False),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=dict(type='CheckpointHook',
-                                           interval=100)),
-        env_cfg=dict(cudnn_benchmark=False), default_scope='mmengine')
+    loader = dict(dataset=data,
+                  batch_size=4,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    runner = Runner(model=Toy(),
+                    work_dir=work_dir,
+                    train_dataloader=loader,
+                    val_dataloader=loader,
+                    val_evaluator=[Acc()],
+                    train_cfg=dict(by_epoch=True, max_epochs=2,
+                                   val_interval=1),
+                    val_cfg=dict(),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                    param_scheduler=dict(type='CosineAnnealingLR',
+                                         T_max=8,
+                                         by_epoch=False),
+                    default_hooks=dict(logger=dict(type='LoggerHook',
+                                                   interval=1),
+                                       checkpoint=dict(type='CheckpointHook',
+                                                       interval=100)),
+                    env_cfg=dict(cudnn_benchmark=False),
+                    default_scope='mmengine')
     runner.train()
 
 
@@ -83,23 +91,54 @@ def test_plot_real_mmengine_log(tmp_path):
 def test_panels_and_selection(tmp_path):
     tool = load_tool()
     lines = [
-        dict(lr=0.1, loss=3.0, momentum=0.99, teacher_temp=0.04, iter=1,
-             epoch=1, step=1, time=0.2, memory=0),
-        dict(lr=0.05, loss=2.0, momentum=0.995, teacher_temp=0.05, iter=2,
-             epoch=1, step=2, time=0.2, memory=0),
-        {'knn/top1': 41.0, 'knn/top5': 80.0, 'iter': 2, 'step': 2},
-        {'collapse/std': 0.08, 'iter': 2, 'step': 2},
+        dict(lr=0.1,
+             loss=3.0,
+             momentum=0.99,
+             teacher_temp=0.04,
+             iter=1,
+             epoch=1,
+             step=1,
+             time=0.2,
+             memory=0),
+        dict(lr=0.05,
+             loss=2.0,
+             momentum=0.995,
+             teacher_temp=0.05,
+             iter=2,
+             epoch=1,
+             step=2,
+             time=0.2,
+             memory=0),
+        {
+            'knn/top1': 41.0,
+            'knn/top5': 80.0,
+            'iter': 2,
+            'step': 2
+        },
+        {
+            'collapse/std': 0.08,
+            'collapse/std_ratio': 0.9,
+            'collapse/effective_rank': 7.4,
+            'iter': 2,
+            'step': 2
+        },
     ]
     f = tmp_path / 'scalars.json'
     f.write_text('\n'.join(json.dumps(x) for x in lines) + '\n\n')
     data = tool.series(tool.read_scalars(str(f)))
     groups = tool.group_keys(list(data))
-    assert list(groups) == ['kNN / accuracy', 'collapse', 'loss',
-                            'learning rate', 'momentum', 'temperature']
+    assert list(groups) == [
+        'kNN / accuracy', 'collapse: std x sqrt(d) (1 healthy, 0 collapsed)',
+        'collapse: std of L2-normalised embeddings',
+        'collapse: effective rank', 'loss', 'learning rate', 'momentum',
+        'temperature'
+    ]
     assert groups['kNN / accuracy'] == ['knn/top1', 'knn/top5']
     assert 'time' not in data and 'memory' not in data
-    out = tool.main([str(f), '--keys', 'loss', 'knn/top1',
-                     '--out', str(tmp_path / 'sub' / 'x.png')])
+    out = tool.main([
+        str(f), '--keys', 'loss', 'knn/top1', '--out',
+        str(tmp_path / 'sub' / 'x.png')
+    ])
     assert osp.isfile(out)
     with pytest.raises(SystemExit, match='no scalar named'):
         tool.main([str(f), '--keys', 'nope'])

@@ -27,11 +27,19 @@ def test_python_tools_have_help(path, capsys):
 
 
 def test_linear_eval_wrapper_help():
-    out = subprocess.run(['bash', osp.join(ROOT, 'tools/benchmarks/'
-                                           'linear_eval.sh'), '--help'],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run([
+        'bash',
+        osp.join(ROOT, 'tools/benchmarks/'
+                 'linear_eval.sh'), '--help'
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=60)
     assert out.returncode == 0 and 'SOURCE' in out.stdout
-    out = subprocess.run(['bash', osp.join(ROOT, 'tools/benchmarks/'
-                                           'linear_eval.sh')],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/benchmarks/'
+                          'linear_eval.sh')],
+        capture_output=True,
+        text=True,
+        timeout=60)
     assert out.returncode == 1 and 'Usage' in out.stdout

@@ -11,7 +11,8 @@ ARCH = dict(embed_dims=32, num_layers=2, num_heads=4, feedforward_channels=64)
 
 def load_tool():
     spec = importlib.util.spec_from_file_location(
-        'visualize_attention', osp.join(ROOT, 'tools', 'visualize_attention.py'))
+        'visualize_attention', osp.join(ROOT, 'tools',
+                                        'visualize_attention.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,13 +31,16 @@ def setup_files(tmp_path):
     teacher = VisionTransformer(arch=ARCH, img_size=32, patch_size=8)
     teacher.init_weights()
     state = {'backbone.' + k: v for k, v in student.state_dict().items()}
-    state.update({'target.backbone.' + k: v
-                  for k, v in teacher.state_dict().items()})
+    state.update({
+        'target.backbone.' + k: v
+        for k, v in teacher.state_dict().items()
+    })
     ckpt = tmp_path / 'epoch_1.pth'
     torch.save(dict(state_dict=state), ckpt)
     img = tmp_path / 'img.png'
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)).save(img)
+    Image.fromarray(rng.integers(0, 255, (50, 70, 3),
+                                 dtype=np.uint8)).save(img)
     return str(cfg), str(ckpt), str(img), teacher
 
 
@@ -45,21 +49,26 @@ def test_writes_one_png_per_head_mean_and_masks(tmp_path):
     tool = load_tool()
     cfg, ckpt, img, teacher = setup_files(tmp_path)
     out = str(tmp_path / 'attn')
-    written = tool.main([cfg, ckpt, img, '--out', out, '--image-size', '44',
-                         '60', '--threshold', '0.6'])
+    written = tool.main([
+        cfg, ckpt, img, '--out', out, '--image-size', '44', '60',
+        '--threshold', '0.6'
+    ])
     names = sorted(osp.basename(p) for p in written)
-    assert names == sorted(
-        [f'attn-head{i}.png' for i in range(4)] + ['attn-mean.png'] +
-        [f'mask-head{i}.png' for i in range(4)] + ['mask-mean.png'] +
-        ['attn-heads.png'])
+    assert names == sorted([f'attn-head{i}.png'
+                            for i in range(4)] + ['attn-mean.png'] +
+                           [f'mask-head{i}.png' for i in range(4)] +
+                           ['mask-mean.png'] + ['attn-heads.png'])
     # 44 x 60 cropped to multiples of the 8-px patch: 40 x 56
     assert mpimg.imread(osp.join(out, 'attn-head0.png')).shape[:2] == (40, 56)
     assert mpimg.imread(osp.join(out, 'image.png')).shape[:2] == (40, 56)
     # a checkpoint without a momentum teacher: clear error, default source
     state = torch.load(ckpt, weights_only=True)['state_dict']
     only_student = str(tmp_path / 'student_only.pth')
-    torch.save(dict(state_dict={k: v for k, v in state.items()
-                                if k.startswith('backbone.')}), only_student)
+    torch.save(
+        dict(state_dict={
+            k: v
+            for k, v in state.items() if k.startswith('backbone.')
+        }), only_student)
     with pytest.raises(SystemExit, match="student_only.pth: no 'teacher'"):
         tool.main([cfg, only_student, img, '--out', out])
 

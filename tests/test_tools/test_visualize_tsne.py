@@ -11,8 +11,8 @@ FMNIST_BYOL = osp.join(
 
 def load_tool():
     spec = importlib.util.spec_from_file_location(
-        'visualize_tsne', osp.join(ROOT, 'tools', 'analysis',
-                                   'visualize_tsne.py'))
+        'visualize_tsne',
+        osp.join(ROOT, 'tools', 'analysis', 'visualize_tsne.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,10 +22,10 @@ def test_tsne_of_random_init_features_keeps_neighbours(tmp_path, fake_fmnist):
     tool = load_tool()
     out = str(tmp_path / 'tsne.png')
     path, points, labels = tool.main([
-        FMNIST_BYOL, '--random-init', '--max-samples', '40', '--n-iter',
-        '300', '--perplexity', '8', '--backend', 'torch', '--out', out,
-        '--split', 'train', '--cfg-options',
-        f'knn_eval.train.data_root={fake_fmnist}'])
+        FMNIST_BYOL, '--random-init', '--max-samples', '40', '--n-iter', '300',
+        '--perplexity', '8', '--backend', 'torch', '--out', out, '--split',
+        'train', '--cfg-options', f'knn_eval.train.data_root={fake_fmnist}'
+    ])
     assert path == out and osp.isfile(out)
     assert points.shape == (40, 2) and labels.shape == (40, )
     assert len(labels.unique()) > 5  # a random subset, not one class
@@ -37,6 +37,7 @@ def test_tsne_of_random_init_features_keeps_neighbours(tmp_path, fake_fmnist):
     class Args:
         split, seed, max_samples, random_init = 'train', 0, 40, True
         config = FMNIST_BYOL
+
     feats, labels2, classes = tool.embed(cfg, Args)
     assert torch.equal(labels, labels2) and classes[0] == 'T-shirt/top'
     d_feat = torch.cdist(feats, feats).fill_diagonal_(float('inf'))

@@ -8,8 +8,9 @@ our hooks (online kNN, collapse monitor) carry ``iter``. Everything is drawn
 against the training iteration; validation epochs are placed at the last
 iteration of that epoch.
 
-Panels (only those with data): loss, learning rate, momentum, temperature,
-weight decay, kNN / accuracy, embedding collapse (std, effective rank).
+Panels (only those with data): kNN / accuracy, embedding collapse (std x
+sqrt(d), std, effective rank), loss, learning rate, momentum, temperature,
+weight decay.
 
 Examples::
 
@@ -29,7 +30,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 #: panel title -> regex on the key (first match wins, order matters)
 PANELS: Tuple[Tuple[str, str], ...] = (
     ('kNN / accuracy', r'knn|accuracy|top[-_]?\d'),
-    ('collapse', r'collapse|(^|[/_])std$|(^|[/_])std[/_]|eff(ective)?_?rank'),
+    # CollapseMonitorHook: three scales, three panels
+    ('collapse: std x sqrt(d) (1 healthy, 0 collapsed)', r'std_ratio'),
+    ('collapse: std of L2-normalised embeddings', r'(^|[/_])std$'),
+    ('collapse: effective rank', r'eff(ective)?_?rank'),
     ('loss', r'loss'),
     ('learning rate', r'(^|[/_])lr$'),
     ('momentum', r'momentum|(^|[/_])tau$'),
@@ -73,7 +77,8 @@ def read_scalars(json_file: str) -> List[dict]:
     return records
 
 
-def series(records: Sequence[dict]) -> Dict[str, Tuple[List[float], List[float]]]:
+def series(
+        records: Sequence[dict]) -> Dict[str, Tuple[List[float], List[float]]]:
     """key -> (iterations, values) with validation epochs mapped to iters."""
     last_iter_of_epoch: Dict[int, int] = {}
     for r in records:
@@ -115,7 +120,8 @@ def group_keys(keys: Sequence[str],
     return OrderedDict((t, k) for t, k in groups.items() if k)
 
 
-def plot_curves(path: str, out: Optional[str] = None,
+def plot_curves(path: str,
+                out: Optional[str] = None,
                 keys: Optional[Sequence[str]] = None) -> str:
     """Draw the curves of a run into one PNG and return its path.
 
@@ -146,7 +152,10 @@ def plot_curves(path: str, out: Optional[str] = None,
     if out is None:
         out = osp.join(osp.dirname(osp.dirname(osp.abspath(json_file))),
                        'curves.png')
-    fig, axes = plt.subplots(len(groups), 1, sharex=True, squeeze=False,
+    fig, axes = plt.subplots(len(groups),
+                             1,
+                             sharex=True,
+                             squeeze=False,
                              figsize=(8, 2.6 * len(groups)))
     for ax, (title, names) in zip(axes[:, 0], groups.items()):
         for name in names:
@@ -159,7 +168,7 @@ def plot_curves(path: str, out: Optional[str] = None,
     axes[-1, 0].set_xlabel('iteration')
     run_dir = osp.dirname(osp.dirname(osp.abspath(json_file)))
     fig.suptitle(osp.join(*run_dir.split(os.sep)[-2:]), fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / (2.6 * len(groups))))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -170,9 +179,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Plot loss, lr, momentum, temperature and kNN accuracy '
         'curves from the json scalars log of an mmengine run.')
-    parser.add_argument('work_dir', help='work dir, run dir (<timestamp>/) '
+    parser.add_argument('work_dir',
+                        help='work dir, run dir (<timestamp>/) '
                         'or a vis_data/scalars.json file')
-    parser.add_argument('--out', help='output PNG (default: curves.png in '
+    parser.add_argument('--out',
+                        help='output PNG (default: curves.png in '
                         'the run dir)')
     parser.add_argument('--keys', nargs='+', help='plot only these scalars')
     return parser.parse_args(argv)

@@ -31,24 +31,34 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw a t-SNE of backbone features coloured by label.')
     parser.add_argument('config', help='config with model and knn_eval')
-    parser.add_argument('checkpoint', nargs='?', help='checkpoint (omit '
+    parser.add_argument('checkpoint',
+                        nargs='?',
+                        help='checkpoint (omit '
                         'with --random-init)')
-    parser.add_argument('--source', default='online',
+    parser.add_argument('--source',
+                        default='online',
                         choices=sorted(SOURCE_PREFIXES))
-    parser.add_argument('--random-init', action='store_true',
+    parser.add_argument('--random-init',
+                        action='store_true',
                         help='use a randomly initialised backbone')
-    parser.add_argument('--split', default='test', choices=['train', 'test'],
+    parser.add_argument('--split',
+                        default='test',
+                        choices=['train', 'test'],
                         help='knn_eval split to embed (default: test)')
-    parser.add_argument('--max-samples', type=int, default=1000,
+    parser.add_argument('--max-samples',
+                        type=int,
+                        default=1000,
                         help='random subset size (default 1000)')
     parser.add_argument('--perplexity', type=float, default=30.0)
     parser.add_argument('--n-iter', type=int, default=1000)
-    parser.add_argument('--backend', default='auto',
+    parser.add_argument('--backend',
+                        default='auto',
                         choices=['auto', 'sklearn', 'torch'],
                         help='t-SNE implementation (auto: sklearn if '
                         'installed, else the built-in exact one)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', default=None,
+    parser.add_argument('--out',
+                        default=None,
                         help='PNG path (default: tsne_<split>.png next to '
                         'the checkpoint)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -67,11 +77,17 @@ def run_tsne(feats, backend, perplexity, n_iter, seed):
                     'scikit-learn); --backend torch needs nothing extra')
         else:
             try:
-                tsne = TSNE(2, perplexity=perplexity, max_iter=n_iter,
-                            init='pca', random_state=seed)
+                tsne = TSNE(2,
+                            perplexity=perplexity,
+                            max_iter=n_iter,
+                            init='pca',
+                            random_state=seed)
             except TypeError:  # scikit-learn < 1.5 calls it n_iter
-                tsne = TSNE(2, perplexity=perplexity, n_iter=n_iter,
-                            init='pca', random_state=seed)
+                tsne = TSNE(2,
+                            perplexity=perplexity,
+                            n_iter=n_iter,
+                            init='pca',
+                            random_state=seed)
             return torch.from_numpy(tsne.fit_transform(feats.numpy()))
     from ssl_plugins.functional.tsne import tsne
     return tsne(feats, perplexity=perplexity, n_iter=n_iter, seed=seed)
@@ -94,17 +110,18 @@ def embed(cfg, args):
     model.init_weights()
     if not args.random_init:
         try:
-            load_backbone_weights(model.backbone, args.checkpoint,
-                                  args.source)
+            load_backbone_weights(model.backbone, args.checkpoint, args.source)
         except KeyError as err:
             raise SystemExit(str(err.args[0]))
     dataset = DATASETS.build(knn_cfg[args.split])
     g = torch.Generator().manual_seed(args.seed)
     n = min(args.max_samples, len(dataset))
-    subset = Subset(dataset, torch.randperm(len(dataset), generator=g)[:n]
-                    .tolist())
-    feats, labels = extract_features(model.backbone, model.data_preprocessor,
-                                     subset, knn_cfg.get('batch_size', 256),
+    subset = Subset(dataset,
+                    torch.randperm(len(dataset), generator=g)[:n].tolist())
+    feats, labels = extract_features(model.backbone,
+                                     model.data_preprocessor,
+                                     subset,
+                                     knn_cfg.get('batch_size', 256),
                                      progress=True)
     classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
     return feats, labels, classes
@@ -119,7 +136,10 @@ def plot(points, labels, classes, out, title):
     for c in labels.unique().tolist():
         sel = labels == c
         name = classes[c] if classes and c < len(classes) else str(c)
-        ax.scatter(points[sel, 0], points[sel, 1], s=4, color=cmap(c % 20),
+        ax.scatter(points[sel, 0],
+                   points[sel, 1],
+                   s=4,
+                   color=cmap(c % 20),
                    label=name)
     ax.legend(markerscale=3, fontsize=7, loc='best')
     ax.set_title(title, fontsize=9)

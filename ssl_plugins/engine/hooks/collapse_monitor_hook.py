@@ -55,8 +55,11 @@ class CollapseMonitorHook(Hook):
     """
     priority = 'NORMAL'
 
-    def __init__(self, interval: int = 10, module: str = 'neck',
-                 threshold: float = 0.1, patience: int = 10,
+    def __init__(self,
+                 interval: int = 10,
+                 module: str = 'neck',
+                 threshold: float = 0.1,
+                 patience: int = 10,
                  effective_rank: bool = False):
         if interval < 1 or patience < 1:
             raise ValueError(f'CollapseMonitorHook: interval ({interval}) and '
@@ -105,7 +108,9 @@ class CollapseMonitorHook(Hook):
             self._handle.remove()
             self._handle = None
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         self._captured = None
         self._armed = self._measure(runner)
@@ -114,7 +119,10 @@ class CollapseMonitorHook(Hook):
         return self.every_n_train_iters(runner, self.interval) or \
             runner.iter == 0
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         self._armed = False
         z, self._captured = self._captured, None

@@ -52,11 +52,15 @@ class KNNHook(Hook):
     """
     priority = 'LOW'
 
-    def __init__(self, interval: int = 1, train: Optional[dict] = None,
+    def __init__(self,
+                 interval: int = 1,
+                 train: Optional[dict] = None,
                  test: Optional[dict] = None,
                  k: Union[int, Sequence[int]] = (20, 200),
-                 temperature: float = 0.07, batch_size: Optional[int] = None,
-                 source: str = 'online', by_epoch: bool = True,
+                 temperature: float = 0.07,
+                 batch_size: Optional[int] = None,
+                 source: str = 'online',
+                 by_epoch: bool = True,
                  before_train: bool = False,
                  max_samples: Optional[Sequence[int]] = None):
         if source not in ('online', 'target'):
@@ -70,9 +74,9 @@ class KNNHook(Hook):
         self.source = source
         self.by_epoch = by_epoch
         self.eval_before_train = before_train
-        if max_samples is not None and (
-                not isinstance(max_samples, (tuple, list))
-                or len(max_samples) != 2):
+        if max_samples is not None and (not isinstance(max_samples,
+                                                       (tuple, list))
+                                        or len(max_samples) != 2):
             raise ValueError('KNNHook: max_samples is (n_train, n_test), got '
                              f'{max_samples}')
         self.max_samples = max_samples
@@ -98,14 +102,17 @@ class KNNHook(Hook):
                     test=self.test_cfg or knn_cfg.get('test'))
         for split, cfg in cfgs.items():
             if cfg is None:
-                raise KeyError(f'KNNHook: no {split} dataset; pass {split}=dict('
-                               f'...) or put knn_eval=dict({split}=...) in the '
-                               'config')
+                raise KeyError(
+                    f'KNNHook: no {split} dataset; pass {split}=dict('
+                    f'...) or put knn_eval=dict({split}=...) in the '
+                    'config')
         if self.batch_size is None:
             self.batch_size = knn_cfg.get('batch_size', 256)
         if self.max_samples is not None:
-            cfgs = {split: dict(cfg, indices=int(n)) for (split, cfg), n in
-                    zip(cfgs.items(), self.max_samples)}
+            cfgs = {
+                split: dict(cfg, indices=int(n))
+                for (split, cfg), n in zip(cfgs.items(), self.max_samples)
+            }
         return cfgs
 
     def before_train(self, runner) -> None:
@@ -119,7 +126,10 @@ class KNNHook(Hook):
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
             self.evaluate(runner, epoch=runner.epoch + 1)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not self.by_epoch and self.every_n_train_iters(
                 runner, self.interval):
@@ -129,18 +139,23 @@ class KNNHook(Hook):
         """Extract features and return the accuracies (no logging)."""
         from ssl_plugins.evaluation import extract_features
         if self._datasets is None:
-            self._datasets = {split: DATASETS.build(cfg) for split, cfg in
-                              self._dataset_cfgs(runner).items()}
+            self._datasets = {
+                split: DATASETS.build(cfg)
+                for split, cfg in self._dataset_cfgs(runner).items()
+            }
         model = self._model(runner)
         backbone = self._backbone(model)
         feats = {
-            split: extract_features(backbone, model.data_preprocessor, data,
-                                    self.batch_size)
+            split:
+            extract_features(backbone, model.data_preprocessor, data,
+                             self.batch_size)
             for split, data in self._datasets.items()
         }
         results = {}
         for i, k in enumerate(self.ks):
-            acc = knn_accuracy(*feats['train'], *feats['test'], k=k,
+            acc = knn_accuracy(*feats['train'],
+                               *feats['test'],
+                               k=k,
                                temperature=self.temperature)
             for name, value in acc.items():
                 key = f'knn/{name}' if i == 0 else f'knn/k{k}_{name}'
@@ -159,13 +174,15 @@ class KNNHook(Hook):
         results = box[0]
         runner.message_hub.update_info('knn', results)
         scalars = dict(results, iter=runner.iter, epoch=epoch)
-        json_path = next((h.json_log_path for h in runner.hooks
-                          if isinstance(h, LoggerHook)
-                          and getattr(h, 'json_log_path', None)), None)
-        runner.visualizer.add_scalars(scalars, step=runner.iter,
+        json_path = next(
+            (h.json_log_path for h in runner.hooks
+             if isinstance(h, LoggerHook) and getattr(h, 'json_log_path', None)
+             ), None)
+        runner.visualizer.add_scalars(scalars,
+                                      step=runner.iter,
                                       file_path=json_path)
         runner.logger.info(
             f'kNN (T={self.temperature}, {self.source} backbone, k='
-            f'{self.ks[0]}) after {runner.iter} iters: ' + '  '.join(
-                f'{key}: {value:.2f}' for key, value in results.items()))
+            f'{self.ks[0]}) after {runner.iter} iters: ' +
+            '  '.join(f'{key}: {value:.2f}' for key, value in results.items()))
         return results

@@ -32,8 +32,10 @@ class ViTLastBlocksClsToken(VisionTransformer):
         tuple[Tensor]: one ``(B, n_last_blocks * C [+ C])`` tensor.
     """
 
-    def __init__(self, n_last_blocks: int = 4,
-                 avgpool_patchtokens: bool = False, **kwargs):
+    def __init__(self,
+                 n_last_blocks: int = 4,
+                 avgpool_patchtokens: bool = False,
+                 **kwargs):
         if not kwargs.get('final_norm', True):
             raise ValueError('ViTLastBlocksClsToken norms every used block '
                              'with the final LayerNorm: final_norm must be '
@@ -58,8 +60,10 @@ class ViTLastBlocksClsToken(VisionTransformer):
         batch = x.shape[0]
         x, patch_resolution = self.patch_embed(x)
         x = torch.cat((self.cls_token.expand(batch, -1, -1), x), dim=1)
-        x = x + resize_pos_embed(self.pos_embed, self.patch_resolution,
-                                 patch_resolution, mode=self.interpolate_mode,
+        x = x + resize_pos_embed(self.pos_embed,
+                                 self.patch_resolution,
+                                 patch_resolution,
+                                 mode=self.interpolate_mode,
                                  num_extra_tokens=self.num_extra_tokens)
         x = self.pre_norm(self.drop_after_pos(x))
         first = len(self.layers) - self.n_last_blocks
