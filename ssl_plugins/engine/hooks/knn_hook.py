@@ -39,7 +39,8 @@ class KNNHook(Hook):
         temperature (float): Vote temperature. Default 0.07.
         batch_size (int): Feature-extraction batch size; default
             ``cfg.knn_eval.batch_size`` or 256.
-        source (str): ``'online'`` (``model.backbone``) or ``'target'``
+        source (str): ``'online'``/``'student'`` (``model.backbone``) or
+            ``'target'``/``'teacher'``
             (``model.target.backbone``, the momentum copy of BYOL/DINO).
         by_epoch (bool): Count ``interval`` in epochs. Default True.
         before_train (bool): Also evaluate before the first step (the
@@ -63,9 +64,10 @@ class KNNHook(Hook):
                  by_epoch: bool = True,
                  before_train: bool = False,
                  max_samples: Optional[Sequence[int]] = None):
-        if source not in ('online', 'target'):
-            raise ValueError(f"KNNHook: source must be 'online' or 'target', "
-                             f'got {source!r}')
+        if source not in ('online', 'student', 'target', 'teacher'):
+            raise ValueError(
+                "KNNHook: source must be 'online'/'student' or "
+                f"'target'/'teacher', got {source!r}")
         self.interval = interval
         self.train_cfg, self.test_cfg = train, test
         self.ks = [k] if isinstance(k, int) else list(k)
@@ -87,11 +89,11 @@ class KNNHook(Hook):
             runner.model) else runner.model
 
     def _backbone(self, model) -> torch.nn.Module:
-        if self.source == 'online':
+        if self.source in ('online', 'student'):
             return model.backbone
         target = getattr(model, 'target', None)
         if target is None or not hasattr(target, 'backbone'):
-            raise AttributeError(f'KNNHook(source="target"): '
+            raise AttributeError(f'KNNHook(source="{self.source}"): '
                                  f'{type(model).__name__} has no '
                                  'target.backbone (no momentum target)')
         return target.backbone
