@@ -1,5 +1,10 @@
 from .fixed_lr_hook import FixedLrHook
 from .rng_state_hook import RNGStateHook
 from .target_momentum_hook import TargetMomentumHook
+from .collapse_monitor_hook import CollapseMonitorHook
+from .knn_hook import KNNHook
 
-__all__ = ['FixedLrHook', 'RNGStateHook', 'TargetMomentumHook']
+__all__ = [
+    'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook',
+    'CollapseMonitorHook', 'KNNHook'
+]
