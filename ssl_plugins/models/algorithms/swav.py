@@ -1,0 +1,125 @@
+"""SwAV: Swapping Assignments between multiple Views (Caron et al., 2020)."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+
+from ssl_plugins.registry import MODELS
+from .base import BaseSelfSupervisor
+
+
+@MODELS.register_module()
+class SwAV(BaseSelfSupervisor):
+    """Online clustering with swapped prediction over multi-crop views.
+
+    Per step (official ``main_swav.py``): the prototypes are L2-normalised
+    (start of :meth:`loss` in training mode, i.e. right after the previous
+    optimizer step); the views are forwarded one backbone call per
+    resolution; all views' features go through the projector together (one
+    BN over all crops) and are L2-normalised; the head scores them against
+    the prototypes, computes codes of the views in ``crops_for_assign`` by
+    distributed Sinkhorn-Knopp and the swapped-prediction loss.
+
+    Queue (paper Sec. 4, small batches): started by :class:`SwAVQueueHook`
+    through :meth:`start_queue`; each training step first scores the queued
+    embeddings against the current prototypes (used for the codes only, once
+    the queue is full, as the official code), then pushes the batch's
+    embeddings of the assigned views (FIFO). The queue is a plain tensor
+    attribute, not a buffer: DDP must not broadcast rank 0's queue to the
+    others, and the hook saves/restores every rank's share with the
+    checkpoint.
+
+    Prototype freezing: :meth:`drop_prototype_grads` after backward, before
+    the optimizer step (:class:`FreezePrototypesHook` does it for the first
+    iterations); the prototypes stay in the graph, so DDP runs with
+    ``find_unused_parameters=False``.
+
+    Args:
+        backbone (dict): backbone config.
+        neck (dict): projector (``MLPNeck`` 2048 -> 2048 -> 128, BN, ReLU).
+        head (dict): ``SwAVHead`` (prototypes + ``SwAVLoss``).
+        **kwargs: passed to :class:`BaseSelfSupervisor`.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict, **kwargs):
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        self.queue: Optional[torch.Tensor] = None
+
+    # ----------------------------------------------------------- queue API
+    def start_queue(self, length: int) -> None:
+        """Allocate an empty queue of ``length`` embeddings per assigned
+        view (this process's share), unless one exists already."""
+        if self.queue is not None:
+            return
+        if length < 1:
+            raise ValueError(f'SwAV.start_queue: length must be >= 1, got '
+                             f'{length}')
+        w = self.head.prototypes.weight
+        self.queue = w.new_zeros(
+            (len(self.head.crops_for_assign), length, w.shape[1]))
+
+    def load_queue(self, queue: Optional[torch.Tensor]) -> None:
+        """Restore a queue (e.g. from a checkpoint); ``None`` clears it."""
+        if queue is None:
+            self.queue = None
+            return
+        w = self.head.prototypes.weight
+        expected = (len(self.head.crops_for_assign), w.shape[1])
+        if queue.dim() != 3 or (queue.shape[0], queue.shape[2]) != expected:
+            raise ValueError(
+                f'SwAV.load_queue: expected a queue of shape ({expected[0]}, '
+                f'length, {expected[1]}), got {tuple(queue.shape)}')
+        self.queue = queue.detach().to(device=w.device, dtype=w.dtype).clone()
+
+    @property
+    def queue_in_use(self) -> bool:
+        """True once the queue is full: its scores then join the codes."""
+        return self.queue is not None and bool(self.queue[:, -1].any())
+
+    # ------------------------------------------------------ freezing API
+    def drop_prototype_grads(self) -> None:
+        """Drop the prototypes' gradient (call after backward, before the
+        optimizer step): the official freezing of the first iterations."""
+        self.head.drop_prototype_grads()
+
+    # ------------------------------------------------------------- loss
+    def embed(self, views: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Unit embeddings of every view: one backbone call per resolution,
+        one projector call on all views together."""
+        feats = self.backbone_per_resolution(self.backbone, views)
+        z = F.normalize(self.neck(torch.cat(feats)), dim=1)
+        return list(z.split([f.shape[0] for f in feats]))
+
+    def loss(self, views: List[torch.Tensor],
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        """SwAV loss of a list of views (global crops first)."""
+        self._check_num_views(views, 2)
+        assign = self.head.crops_for_assign
+        if max(assign) >= len(views):
+            raise ValueError(
+                f'SwAV: crops_for_assign {tuple(assign)} refers to view '
+                f'{max(assign)} but the batch has {len(views)} views')
+        if self.training:
+            self.head.normalize_prototypes()
+        z = self.embed(views)
+        queued = None
+        if self.training and self.queue is not None:
+            queued = self._update_queue([z[c] for c in assign])
+        loss = self.head.loss(z, queued)
+        return dict(loss=loss)
+
+    @torch.no_grad()
+    def _update_queue(self, new: List[torch.Tensor]
+                      ) -> Optional[List[torch.Tensor]]:
+        """Return the queue to use now (None until full), then push ``new``."""
+        batch = new[0].shape[0]
+        length = self.queue.shape[1]
+        if batch > length:
+            raise ValueError(
+                f'SwAV: the queue ({length} per process) is shorter than the '
+                f'batch ({batch} per process); raise the queue length')
+        in_use = self.queue_in_use
+        used = list(self.queue.clone()) if in_use else None
+        self.queue[:, batch:] = self.queue[:, :-batch].clone()
+        self.queue[:, :batch] = torch.stack(new).to(self.queue.dtype)
+        return used
