@@ -85,8 +85,11 @@ class SwAV(BaseSelfSupervisor):
     # ------------------------------------------------------------- loss
     def embed(self, views: List[torch.Tensor]) -> List[torch.Tensor]:
         """Unit embeddings of every view: one backbone call per resolution,
-        one projector call on all views together."""
+        global average pooling, one projector call on all views together
+        (its BN sees all crops, as the official code)."""
         feats = self.backbone_per_resolution(self.backbone, views)
+        # global-average-pool first: maps of different crop sizes differ
+        feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
         z = F.normalize(self.neck(torch.cat(feats)), dim=1)
         return list(z.split([f.shape[0] for f in feats]))
 

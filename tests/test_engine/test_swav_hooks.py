@@ -1,0 +1,144 @@
+"""SwAV hooks through a real mmengine Runner: the queue starts at its epoch,
+is used once full, and a resumed run continues exactly; the queue shares of
+2 gloo processes go into the checkpoint and come back to their ranks."""
+import os
+import socket
+from types import SimpleNamespace
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+from ssl_plugins.engine.hooks import FreezePrototypesHook, SwAVQueueHook
+from ssl_plugins.utils import register_all_modules
+
+register_all_modules()
+
+from test_models.test_swav import build  # noqa: E402
+
+
+class ToyMultiCrop(Dataset):
+    """Deterministic 2 global (16 px) + 2 local (8 px) views per item."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, idx):
+        g = torch.Generator().manual_seed(idx)
+        views = [torch.randn(3, 16, 16, generator=g) for _ in range(2)]
+        views += [torch.randn(3, 8, 8, generator=g) for _ in range(2)]
+        return dict(inputs=views)
+
+
+class Record(Hook):
+    """Records whether the queue is in use at each training iteration."""
+
+    def __init__(self):
+        self.in_use = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.in_use.append((runner.epoch, runner.model.queue is not None,
+                            runner.model.queue_in_use))
+
+
+def make_runner(work_dir, max_epochs, resume_from=None):
+    return Runner(
+        model=build(feat_dim=8, num_prototypes=20, seed=0),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyMultiCrop(),
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_size=4,
+            num_workers=0,
+            collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                           weight_decay=1e-4)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1),
+            logger=dict(type='LoggerHook', interval=1)),
+        custom_hooks=[
+            SwAVQueueHook(length=8, start_epoch=1),
+            FreezePrototypesHook(iters=1),
+            Record()
+        ],
+        randomness=dict(seed=0),
+        load_from=resume_from,
+        resume=resume_from is not None,
+        default_scope='ssl_plugins')
+
+
+def test_queue_start_use_and_exact_resume(tmp_path):
+    straight = make_runner(tmp_path / 'a', max_epochs=3)
+    straight.train()
+    record = next(h for h in straight.hooks if isinstance(h, Record)).in_use
+    # 2 iterations per epoch; queue of 8 = 2 batches of 4
+    assert record == [(0, False, False), (0, False, False),
+                      (1, True, False), (1, True, True),
+                      (2, True, True), (2, True, True)]
+    ckpt1 = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=False)
+    ckpt2 = torch.load(tmp_path / 'a' / 'epoch_2.pth', weights_only=False)
+    assert ckpt1['swav_queue'] is None  # empty before the start epoch
+    assert ckpt2['swav_queue'].shape == (1, 2, 8, 8)
+    assert ckpt2['swav_queue'].abs().sum() > 0
+
+    resumed = make_runner(tmp_path / 'b', max_epochs=3,
+                          resume_from=str(tmp_path / 'a' / 'epoch_2.pth'))
+    # the queue is restored with the checkpoint, before training goes on
+    resumed.load_or_resume()
+    torch.testing.assert_close(resumed.model.queue, ckpt2['swav_queue'][0])
+    resumed.train()
+    torch.testing.assert_close(resumed.model.queue, straight.model.queue,
+                               rtol=0, atol=0)
+    for (name, p), (_, q) in zip(straight.model.named_parameters(),
+                                 resumed.model.named_parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
+
+
+def test_queue_resplit_for_another_world_size():
+    model = build(feat_dim=8)
+    runner = SimpleNamespace(model=model)
+    saved = torch.arange(2 * 2 * 3 * 8, dtype=torch.float32).reshape(
+        2, 2, 3, 8)  # 2 ranks, 2 views, 3 each
+    SwAVQueueHook(length=6).after_load_checkpoint(
+        runner, dict(swav_queue=saved))
+    torch.testing.assert_close(model.queue, torch.cat([saved[0], saved[1]],
+                                                      dim=1))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, world, port):
+    os.environ['MASTER_ADDR'] = '127.0.0.1'
+    os.environ['MASTER_PORT'] = str(port)
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        hook = SwAVQueueHook(length=8, start_epoch=0)
+        model = build(feat_dim=8)
+        runner = SimpleNamespace(model=model, epoch=0)
+        hook.before_train_epoch(runner)
+        assert model.queue.shape == (2, 4, 8)  # per-rank share of 8
+        model.queue.fill_(rank + 1.0)
+        ckpt = {}
+        hook.before_save_checkpoint(runner, ckpt)
+        assert ckpt['swav_queue'].shape == (2, 2, 4, 8)
+        assert ckpt['swav_queue'][1].eq(2.0).all()
+        fresh = build(feat_dim=8)
+        hook.after_load_checkpoint(SimpleNamespace(model=fresh), ckpt)
+        assert fresh.queue.eq(rank + 1.0).all()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_queue_shares_of_two_processes_saved_and_restored():
+    mp.spawn(_worker, args=(2, free_port()), nprocs=2, join=True)
