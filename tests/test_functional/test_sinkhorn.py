@@ -39,6 +39,18 @@ def test_matches_reference(num_iters):
     torch.testing.assert_close(q.double(), ref, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize('num_iters', [1, 3])
+def test_log_domain_path_matches_reference(num_iters):
+    # scores of a prototype spanning more than 60 epsilons take the
+    # log-domain path; the fp64 reference is still fine at exp(100)
+    s = _scores(24, 10, seed=7) * 8
+    assert (s.max(0).values - s.min(0).values).max() / 0.05 > 60
+    q = sinkhorn_knopp(s, num_iters=num_iters)
+    torch.testing.assert_close(q.double(), reference_sinkhorn(s, 0.05,
+                                                              num_iters),
+                               rtol=1e-4, atol=1e-7)
+
+
 def test_matches_reference_other_epsilon_fp64():
     s = _scores(16, 7, dtype=torch.float64) * 0.3
     q = sinkhorn_knopp(s, epsilon=0.1, num_iters=5)
@@ -96,13 +108,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _worker(rank, world, port, splits):
+def _worker(rank, world, port, splits, scale):
     os.environ['MASTER_ADDR'] = '127.0.0.1'
     os.environ['MASTER_PORT'] = str(port)
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=world)
     try:
-        s = _scores(sum(splits), 20, seed=4)
+        s = _scores(sum(splits), 20, seed=4) * scale
         full = sinkhorn_knopp(s, distributed=False)
         start = sum(splits[:rank])
         local = s[start:start + splits[rank]]
@@ -116,6 +128,9 @@ def _worker(rank, world, port, splits):
         dist.destroy_process_group()
 
 
-@pytest.mark.parametrize('splits', [(16, 16), (11, 21)])
-def test_two_processes_equal_one(splits):
-    mp.spawn(_worker, args=(2, free_port(), splits), nprocs=2, join=True)
+@pytest.mark.parametrize('splits,scale', [((16, 16), 1.0), ((11, 21), 1.0),
+                                          ((11, 21), 30.0)])
+def test_two_processes_equal_one(splits, scale):
+    # scale 30: the log-domain path
+    mp.spawn(_worker, args=(2, free_port(), splits, scale), nprocs=2,
+             join=True)
