@@ -47,7 +47,7 @@ def sinkhorn_knopp(scores: torch.Tensor,
     span more than ``60`` after division by epsilon (never the case for
     SwAV's unit embeddings and prototypes: at most ``2 / 0.05 = 40``), entries
     could underflow to a zero column, so the same iterates are computed in the
-    log domain instead (stable for any finite scores, ~7x slower on CPU).
+    log domain instead (stable for any finite scores, ~10x slower on CPU).
     Collectives: one max all-reduce of 2K values, one sum of 2 values, then
     one sum of K values per iteration (two in the log domain).
 
