@@ -91,6 +91,20 @@ def test_prototypes_normalised_before_every_step():
             model.head.prototypes.weight.norm(dim=1), torch.ones_like(norms))
 
 
+def test_bf16_autocast_scores_and_codes_in_fp32():
+    model = build()
+    model.train()
+    views = multicrop()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        z = model.embed(views)
+        assert z[0].dtype == torch.bfloat16
+        assert model.head.scores(z[0]).dtype == torch.float32
+        loss = model(views, mode='loss')['loss']
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(model.head.prototypes.weight.grad).all()
+
+
 def test_bad_views():
     model = build(crops_for_assign=(0, 5))
     model.train()

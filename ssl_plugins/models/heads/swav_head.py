@@ -56,14 +56,20 @@ class SwAVHead(BaseModule):
         self.prototypes.weight.grad = None
 
     def scores(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """``(N, K)`` dot products of unit embeddings with the prototypes."""
+        """``(N, K)`` dot products of unit embeddings with the prototypes.
+
+        Always fp32, also under autocast: divided by epsilon = 0.05, a bf16
+        rounding of the scores (~4e-3) would shift the codes' logits by ~0.08;
+        the matmul is tiny (N x D x K).
+        """
         if embeddings.dim() != 2 or embeddings.shape[1] != \
                 self.prototypes.in_features:
             raise ValueError(
                 f'SwAVHead expects (N, {self.prototypes.in_features}) '
                 f'embeddings, got {tuple(embeddings.shape)}; check feat_dim '
                 'against the neck out_channels.')
-        return self.prototypes(embeddings)
+        with torch.autocast(embeddings.device.type, enabled=False):
+            return F.linear(embeddings.float(), self.prototypes.weight.float())
 
     def loss(self,
              embeddings: Sequence[torch.Tensor],
