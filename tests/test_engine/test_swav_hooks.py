@@ -1,23 +1,16 @@
 """SwAV hooks through a real mmengine Runner: the queue starts at its epoch,
 is used once full, and a resumed run continues exactly; the queue shares of
 2 gloo processes go into the checkpoint and come back to their ranks."""
-import os
-import socket
 from types import SimpleNamespace
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from helpers import run_distributed
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from swav_helpers import build_tiny_swav as build
 from torch.utils.data import Dataset
 
 from ssl_plugins.engine.hooks import FreezePrototypesHook, SwAVQueueHook
-from ssl_plugins.utils import register_all_modules
-
-register_all_modules()
-
-from test_models.test_swav import build  # noqa: E402
 
 
 class ToyMultiCrop(Dataset):
@@ -111,34 +104,21 @@ def test_queue_resplit_for_another_world_size():
                                                       dim=1))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port):
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        hook = SwAVQueueHook(length=8, start_epoch=0)
-        model = build(feat_dim=8)
-        runner = SimpleNamespace(model=model, epoch=0)
-        hook.before_train_epoch(runner)
-        assert model.queue.shape == (2, 4, 8)  # per-rank share of 8
-        model.queue.fill_(rank + 1.0)
-        ckpt = {}
-        hook.before_save_checkpoint(runner, ckpt)
-        assert ckpt['swav_queue'].shape == (2, 2, 4, 8)
-        assert ckpt['swav_queue'][1].eq(2.0).all()
-        fresh = build(feat_dim=8)
-        hook.after_load_checkpoint(SimpleNamespace(model=fresh), ckpt)
-        assert fresh.queue.eq(rank + 1.0).all()
-    finally:
-        dist.destroy_process_group()
+def _worker(rank, world):
+    hook = SwAVQueueHook(length=8, start_epoch=0)
+    model = build(feat_dim=8)
+    runner = SimpleNamespace(model=model, epoch=0)
+    hook.before_train_epoch(runner)
+    assert model.queue.shape == (2, 4, 8)  # per-rank share of 8
+    model.queue.fill_(rank + 1.0)
+    ckpt = {}
+    hook.before_save_checkpoint(runner, ckpt)
+    assert ckpt['swav_queue'].shape == (2, 2, 4, 8)
+    assert ckpt['swav_queue'][1].eq(2.0).all()
+    fresh = build(feat_dim=8)
+    hook.after_load_checkpoint(SimpleNamespace(model=fresh), ckpt)
+    assert fresh.queue.eq(rank + 1.0).all()
 
 
 def test_queue_shares_of_two_processes_saved_and_restored():
-    mp.spawn(_worker, args=(2, free_port()), nprocs=2, join=True)
+    run_distributed(_worker, 2)

@@ -1,13 +1,10 @@
 """Sinkhorn-Knopp: parity with the paper's algorithm, marginals, 2-process
 equivalence, low-precision inputs."""
-import os
-import socket
 
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
+from helpers import run_distributed
 
 from ssl_plugins.functional.sinkhorn import sinkhorn_knopp
 
@@ -102,35 +99,21 @@ def test_bad_input():
         sinkhorn_knopp(torch.randn(3, 4), epsilon=0)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port, splits, scale):
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        s = _scores(sum(splits), 20, seed=4) * scale
-        full = sinkhorn_knopp(s, distributed=False)
-        start = sum(splits[:rank])
-        local = s[start:start + splits[rank]]
-        q = sinkhorn_knopp(local)
-        torch.testing.assert_close(q, full[start:start + splits[rank]],
-                                   rtol=1e-5, atol=1e-7)
-        # local-only codes differ: the reduction is what makes them exact
-        alone = sinkhorn_knopp(local, distributed=False)
-        assert not torch.allclose(alone, q, rtol=1e-3, atol=1e-5)
-    finally:
-        dist.destroy_process_group()
+def _worker(rank, world, splits, scale):
+    s = _scores(sum(splits), 20, seed=4) * scale
+    full = sinkhorn_knopp(s, distributed=False)
+    start = sum(splits[:rank])
+    local = s[start:start + splits[rank]]
+    q = sinkhorn_knopp(local)
+    torch.testing.assert_close(q, full[start:start + splits[rank]],
+                               rtol=1e-5, atol=1e-7)
+    # local-only codes differ: the reduction is what makes them exact
+    alone = sinkhorn_knopp(local, distributed=False)
+    assert not torch.allclose(alone, q, rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize('splits,scale', [((16, 16), 1.0), ((11, 21), 1.0),
                                           ((11, 21), 30.0)])
 def test_two_processes_equal_one(splits, scale):
     # scale 30: the log-domain path
-    mp.spawn(_worker, args=(2, free_port(), splits, scale), nprocs=2,
-             join=True)
+    run_distributed(_worker, 2, args=(splits, scale))

@@ -1,15 +1,13 @@
 """SwAV swapped-prediction loss: parity with the official loop, queue,
 gradients, 2-process equivalence."""
 import math
-import os
-import socket
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
+from helpers import run_distributed
 
 from ssl_plugins.functional.swav import swav_loss
 
@@ -133,44 +131,31 @@ def test_bad_input():
         swav_loss([s, s], queue_scores=[torch.randn(3, 9), None])
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port):
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        b, k, qlen = 16, 24, 12
-        scores, _ = make_views(6, b, k, seed=5)
-        queued, _ = make_views(2, qlen, k, seed=6)
-        for queue in (None, queued):
-            full = scores.clone().requires_grad_(True)
-            q_full = None if queue is None else list(queue)
-            ref = swav_loss(list(full), queue_scores=q_full,
-                            distributed=False)
-            ref.backward()
-            half = b // world
-            sl = slice(rank * half, (rank + 1) * half)
-            local = scores[:, sl].clone().requires_grad_(True)
-            # each rank holds its share of the queue too
-            qsl = slice(rank * qlen // world, (rank + 1) * qlen // world)
-            q_local = None if queue is None else list(queue[:, qsl])
-            loss = swav_loss(list(local), queue_scores=q_local)
-            loss.backward()
-            # mean of the per-rank losses (what DDP optimises) = 1-process loss
-            mean = loss.detach().clone()
-            dist.all_reduce(mean)
-            torch.testing.assert_close(mean / world, ref.detach())
-            # gradients averaged over ranks as DDP does = 1-process gradients
-            torch.testing.assert_close(local.grad / world, full.grad[:, sl])
-    finally:
-        dist.destroy_process_group()
+def _worker(rank, world):
+    b, k, qlen = 16, 24, 12
+    scores, _ = make_views(6, b, k, seed=5)
+    queued, _ = make_views(2, qlen, k, seed=6)
+    for queue in (None, queued):
+        full = scores.clone().requires_grad_(True)
+        q_full = None if queue is None else list(queue)
+        ref = swav_loss(list(full), queue_scores=q_full,
+                        distributed=False)
+        ref.backward()
+        half = b // world
+        sl = slice(rank * half, (rank + 1) * half)
+        local = scores[:, sl].clone().requires_grad_(True)
+        # each rank holds its share of the queue too
+        qsl = slice(rank * qlen // world, (rank + 1) * qlen // world)
+        q_local = None if queue is None else list(queue[:, qsl])
+        loss = swav_loss(list(local), queue_scores=q_local)
+        loss.backward()
+        # mean of the per-rank losses (what DDP optimises) = 1-process loss
+        mean = loss.detach().clone()
+        dist.all_reduce(mean)
+        torch.testing.assert_close(mean / world, ref.detach())
+        # gradients averaged over ranks as DDP does = 1-process gradients
+        torch.testing.assert_close(local.grad / world, full.grad[:, sl])
 
 
 def test_two_processes_equal_one():
-    mp.spawn(_worker, args=(2, free_port()), nprocs=2, join=True)
+    run_distributed(_worker, 2)

@@ -1,57 +1,19 @@
 """SwAV algorithm: grouped multi-crop forward, prototypes, queue, freezing
 under DDP (2 gloo processes)."""
-import os
-import socket
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, MMDistributedDataParallel
+from helpers import run_distributed
+from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import OptimWrapper
-from torch import nn
+from swav_helpers import build_tiny_swav as build
+from swav_helpers import multicrop
 
 from ssl_plugins.engine.hooks import FreezePrototypesHook
 from ssl_plugins.functional.swav import swav_loss
-from ssl_plugins.models.algorithms import SwAV
-from ssl_plugins.utils import register_all_modules
-
-register_all_modules()
-
-
-class TinyBackbone(nn.Module):
-    """Conv + global pool, counts its calls and the input sizes."""
-
-    def __init__(self, channels=16):
-        super().__init__()
-        self.conv = nn.Conv2d(3, channels, 3, padding=1)
-        self.calls = []
-
-    def forward(self, x):
-        self.calls.append(tuple(x.shape))
-        return (self.conv(x).relu().mean(dim=(2, 3)), )
-
-
-def build(feat_dim=8, num_prototypes=20, seed=0, **loss):
-    torch.manual_seed(seed)
-    return SwAV(
-        backbone=TinyBackbone(),
-        neck=dict(type='MLPNeck', in_channels=16, hid_channels=32,
-                  out_channels=feat_dim),
-        head=dict(type='SwAVHead', feat_dim=feat_dim,
-                  num_prototypes=num_prototypes,
-                  loss=dict(type='SwAVLoss', **loss)),
-        data_preprocessor=BaseDataPreprocessor())
-
-
-def multicrop(batch=4, num_global=2, num_local=3, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return ([torch.randn(batch, 3, 16, 16, generator=g)
-             for _ in range(num_global)] +
-            [torch.randn(batch, 3, 8, 8, generator=g)
-             for _ in range(num_local)])
 
 
 def test_one_backbone_call_per_resolution():
@@ -170,55 +132,41 @@ def test_load_queue_checks_shape():
     assert model.queue_in_use
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _ddp_freeze_worker(rank, world, port, frozen_iters, total_iters):
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        model = build(feat_dim=8, num_prototypes=20, seed=0)
-        ddp = MMDistributedDataParallel(
-            module=model, find_unused_parameters=False)
-        optim = OptimWrapper(
-            torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9,
-                            weight_decay=1e-4))
-        runner = SimpleNamespace(model=ddp, optim_wrapper=optim, iter=0)
-        hook = FreezePrototypesHook(iters=frozen_iters)
-        hook.before_train(runner)
-        protos, convs = [], []
-        for it in range(total_iters):
-            runner.iter = it
-            hook.before_train_iter(runner, it)
-            views = multicrop(batch=4, seed=100 * it + rank)
-            ddp.train_step(dict(inputs=views, data_samples=None), optim)
-            protos.append(model.head.prototypes.weight.detach().clone())
-            convs.append(model.backbone.conv.weight.detach().clone())
-        hook.after_train(runner)
-        # frozen iterations: prototypes keep their (normalised) values,
-        # while the rest of the network trains
-        for it in range(1, frozen_iters):
-            torch.testing.assert_close(protos[it], protos[0], rtol=0,
-                                       atol=1e-6)
-        torch.testing.assert_close(protos[0].norm(dim=1), torch.ones(20))
-        assert not torch.allclose(convs[0], convs[1])
-        # afterwards they are updated
-        for it in range(frozen_iters, total_iters):
-            assert (protos[it] - protos[it - 1]).abs().max() > 1e-4
-        # ranks stay in sync
-        mine = torch.cat([protos[-1].flatten(), convs[-1].flatten()])
-        gathered = [torch.empty_like(mine) for _ in range(world)]
-        dist.all_gather(gathered, mine)
-        torch.testing.assert_close(gathered[0], gathered[1])
-    finally:
-        dist.destroy_process_group()
+def _ddp_freeze_worker(rank, world, frozen_iters, total_iters):
+    model = build(feat_dim=8, num_prototypes=20, seed=0)
+    ddp = MMDistributedDataParallel(
+        module=model, find_unused_parameters=False)
+    optim = OptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9,
+                        weight_decay=1e-4))
+    runner = SimpleNamespace(model=ddp, optim_wrapper=optim, iter=0)
+    hook = FreezePrototypesHook(iters=frozen_iters)
+    hook.before_train(runner)
+    protos, convs = [], []
+    for it in range(total_iters):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        views = multicrop(batch=4, seed=100 * it + rank)
+        ddp.train_step(dict(inputs=views, data_samples=None), optim)
+        protos.append(model.head.prototypes.weight.detach().clone())
+        convs.append(model.backbone.conv.weight.detach().clone())
+    hook.after_train(runner)
+    # frozen iterations: prototypes keep their (normalised) values,
+    # while the rest of the network trains
+    for it in range(1, frozen_iters):
+        torch.testing.assert_close(protos[it], protos[0], rtol=0,
+                                   atol=1e-6)
+    torch.testing.assert_close(protos[0].norm(dim=1), torch.ones(20))
+    assert not torch.allclose(convs[0], convs[1])
+    # afterwards they are updated
+    for it in range(frozen_iters, total_iters):
+        assert (protos[it] - protos[it - 1]).abs().max() > 1e-4
+    # ranks stay in sync
+    mine = torch.cat([protos[-1].flatten(), convs[-1].flatten()])
+    gathered = [torch.empty_like(mine) for _ in range(world)]
+    dist.all_gather(gathered, mine)
+    torch.testing.assert_close(gathered[0], gathered[1])
 
 
 def test_freeze_prototypes_under_ddp_without_unused_parameters():
-    mp.spawn(_ddp_freeze_worker, args=(2, free_port(), 3, 5), nprocs=2,
-             join=True)
+    run_distributed(_ddp_freeze_worker, 2, args=(3, 5))
