@@ -1,14 +1,10 @@
 # ImageNet with SwAV's multi-crop (Caron et al. 2020, Sec. 3.2 and the
-# official swav_200ep_bs256_pretrain.sh / src/multicropdataset.py):
+# official swav_200ep_bs256_pretrain.sh / src/multicropdataset.py); data root,
+# normalisation and loader from imagenet_bs32_byol.py:
 # 2 global crops 224 px, scale (0.14, 1) + 6 local crops 96 px, scale
 # (0.05, 0.14); flip p=0.5; colour jitter 0.8/0.8/0.8/0.2 p=0.8, grey p=0.2,
-# Gaussian blur sigma U(0.1, 2.0) p=0.5 on every crop.
-data_root = 'data/imagenet/'
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
+# Gaussian blur sigma U(0.1, 2.0) p=0.5 on every crop; bilinear resize.
+_base_ = ['./imagenet_bs32_byol.py']
 
 swav_view = [
     dict(type='RandomApply',
@@ -29,13 +25,4 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageNet', data_root=data_root, split='train',
-                 pipeline=train_pipeline))
+train_dataloader = dict(drop_last=True, dataset=dict(pipeline=train_pipeline))
