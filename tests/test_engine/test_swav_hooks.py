@@ -105,19 +105,35 @@ def test_queue_resplit_for_another_world_size():
 
 
 def _worker(rank, world):
+    import torch.distributed as dist
+    from swav_helpers import multicrop
     hook = SwAVQueueHook(length=8, start_epoch=0)
     model = build(feat_dim=8)
+    model.train()
     runner = SimpleNamespace(model=model, epoch=0)
     hook.before_train_epoch(runner)
     assert model.queue.shape == (2, 4, 8)  # per-rank share of 8
-    model.queue.fill_(rank + 1.0)
+    views = multicrop(batch=4, seed=rank)  # different data per rank
+    model(views, mode='loss')
+    with torch.no_grad():
+        z = model.embed(views)
+    # own share: own embeddings of the assigned views
+    torch.testing.assert_close(model.queue, torch.stack([z[0], z[1]]))
+    # only rank 0 saves checkpoints: it must hold every rank's share
     ckpt = {}
     hook.before_save_checkpoint(runner, ckpt)
-    assert ckpt['swav_queue'].shape == (2, 2, 4, 8)
-    assert ckpt['swav_queue'][1].eq(2.0).all()
+    saved = ckpt['swav_queue']
+    assert saved.shape == (2, 2, 4, 8)
+    others = [torch.empty_like(saved) for _ in range(world)]
+    dist.all_gather(others, saved)
+    torch.testing.assert_close(others[0], others[1])  # same state everywhere
+    torch.testing.assert_close(saved[rank], model.queue)
+    assert not torch.allclose(saved[0], saved[1])
+    # restored on every rank from rank 0's file
     fresh = build(feat_dim=8)
-    hook.after_load_checkpoint(SimpleNamespace(model=fresh), ckpt)
-    assert fresh.queue.eq(rank + 1.0).all()
+    hook.after_load_checkpoint(SimpleNamespace(model=fresh),
+                               dict(swav_queue=others[0]))
+    torch.testing.assert_close(fresh.queue, model.queue)
 
 
 def test_queue_shares_of_two_processes_saved_and_restored():

@@ -42,3 +42,38 @@ def test_fashion_mnist_trains_loss_from_ln_k_down(tmp_path, fake_fmnist):
     assert abs(losses[0] - math.log(3000)) < 0.5, losses
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.01, losses
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
+
+
+def test_two_process_training_with_frozen_prototypes_and_queue(
+        tmp_path, fake_fmnist):
+    """torchrun, 2 gloo processes, DDP with find_unused_parameters=False:
+    prototypes frozen for 2 iterations, queue (32 per rank) from epoch 1;
+    the checkpoint holds both shares; a 1-process resume re-splits them."""
+    import torch
+    from helpers import PYTHON, free_port, run_tool
+
+    work_dir = str(tmp_path / 'swav2')
+    common = [
+        f'train_dataloader.dataset.data_root={fake_fmnist}',
+        'train_dataloader.batch_size=8',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'custom_hooks.0.length=64', 'custom_hooks.0.start_epoch=1',
+        'custom_hooks.1.iters=2', 'model.head.num_prototypes=30'
+    ]
+    run_tool([
+        PYTHON, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={free_port()}', 'tools/train.py', FMNIST,
+        '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_epochs=2', *common
+    ])
+    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'), weights_only=False)
+    queue = ckpt['swav_queue']
+    assert queue.shape == (2, 2, 32, 128)  # ranks, assigned views, 64 / 2
+    norms = queue.norm(dim=-1)  # filled with unit embeddings by each rank
+    torch.testing.assert_close(norms, torch.ones_like(norms))
+    assert not torch.allclose(queue[0], queue[1])
+
+    train(FMNIST, work_dir, 'train_cfg.max_epochs=3', *common,
+          extra=['--resume', osp.join(work_dir, 'epoch_2.pth')])
+    assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))

@@ -127,9 +127,11 @@ def test_queue_shorter_than_batch_is_an_error():
 def test_load_queue_checks_shape():
     model = build(feat_dim=8)
     with pytest.raises(ValueError, match='load_queue'):
-        model.load_queue(torch.zeros(2, 5, 7))
-    model.load_queue(torch.ones(2, 5, 8))
-    assert model.queue_in_use
+        model.load_queue(torch.zeros(1, 2, 5, 7))  # dim 7, not 8
+    with pytest.raises(ValueError, match='load_queue'):
+        model.load_queue(torch.zeros(2, 5, 8))  # no process axis
+    model.load_queue(torch.ones(1, 2, 5, 8))
+    assert model.queue.shape == (2, 5, 8) and model.queue_in_use
 
 
 def _ddp_freeze_worker(rank, world, frozen_iters, total_iters):

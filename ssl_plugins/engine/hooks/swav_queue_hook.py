@@ -2,7 +2,7 @@
 from typing import Optional
 
 import torch
-from mmengine.dist import all_gather, get_rank, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -25,9 +25,10 @@ class SwAVQueueHook(Hook):
     only) once it is full.
 
     The queues of all processes are saved with the checkpoint
-    (``checkpoint['swav_queue']``, shape (W, views, length // W, D)) and
-    restored on resume, so a resumed run continues exactly. A different
-    number of processes on resume re-splits the global queue in rank order.
+    (``checkpoint['swav_queue']``, shape (W, views, length // W, D); every
+    rank holds all shares, see ``SwAV.queue_state``) and restored on resume,
+    so a resumed run continues exactly. A different number of processes on
+    resume re-splits the global queue in rank order.
 
     Args:
         length (int): global queue length (all processes). Defaults to 3840.
@@ -66,26 +67,20 @@ class SwAVQueueHook(Hook):
             self._start(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # called on every rank (only rank 0 writes the file): gather shares
-        queue = _model(runner).queue
-        if queue is None:
-            checkpoint['swav_queue'] = None
-            return
-        checkpoint['swav_queue'] = torch.stack(
-            [q.cpu() for q in all_gather(queue.contiguous())])
+        # only rank 0 runs this (Runner.save_checkpoint is master_only); the
+        # model holds the shares of all ranks (SwAV.queue_state)
+        state = _model(runner).queue_state()
+        checkpoint['swav_queue'] = None if state is None else state.cpu()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if 'swav_queue' not in checkpoint:
             return
         saved = checkpoint['swav_queue']
-        if saved is None:
-            _model(runner).load_queue(None)
-            return
-        world, rank = get_world_size(), get_rank()
-        if saved.shape[0] != world:
+        if saved is not None and saved.shape[0] != get_world_size():
             # global queue in rank order, re-split over the new processes
+            world = get_world_size()
             full = torch.cat(list(saved), dim=1)
             per = full.shape[1] // world
             saved = full[:, :per * world].unflatten(1, (world, per))
             saved = saved.transpose(0, 1)
-        _model(runner).load_queue(saved[rank])
+        _model(runner).load_queue(saved)
