@@ -89,6 +89,8 @@ def swav_loss(scores: Sequence[torch.Tensor] | torch.Tensor,
             f'expected one per crops_for_assign ({len(crops_for_assign)})')
 
     batch = shape[0]
+    # predictions of every view, once (fp32)
+    log_p = [F.log_softmax(v.float() / temperature, dim=1) for v in views]
     loss = views[0].new_zeros((), dtype=torch.float32)
     for i, s in enumerate(crops_for_assign):
         assign = views[s].detach()
@@ -105,9 +107,7 @@ def swav_loss(scores: Sequence[torch.Tensor] | torch.Tensor,
                                distributed)[assign.shape[0] - batch:]
         subloss = loss.new_zeros(())
         for t in range(num_views):
-            if t == s:
-                continue
-            log_p = F.log_softmax(views[t].float() / temperature, dim=1)
-            subloss = subloss - (codes * log_p).sum(dim=1).mean()
+            if t != s:
+                subloss = subloss - (codes * log_p[t]).sum(dim=1).mean()
         loss = loss + subloss / (num_views - 1)
     return loss / len(crops_for_assign)
