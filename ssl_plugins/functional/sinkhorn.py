@@ -1,4 +1,7 @@
-"""Sinkhorn-Knopp equipartition of samples over prototypes (SwAV, Caron et al. 2020).
+"""Sinkhorn-Knopp equipartition of samples over prototypes (SwAV).
+
+Caron et al. 2020, "Unsupervised Learning of Visual Features by Contrasting
+Cluster Assignments".
 
 Plain torch; the only collective used is ``torch.distributed.all_reduce`` on
 the default process group when one is initialised.
@@ -30,9 +33,10 @@ def sinkhorn_knopp(scores: torch.Tensor,
         Q^* = \mathrm{Diag}(u)\,\exp\!\left(\frac{C^\top Z}{\varepsilon}\right)
               \mathrm{Diag}(v)
 
-    (:math:`Q` is K x B) whose rows (prototypes) each sum to :math:`1/K` and whose columns
-    (samples) each sum to :math:`1/B`, by alternately normalising rows and
-    columns ``num_iters`` times; columns are finally rescaled to sum to 1.
+    (:math:`Q` is K x B) whose rows (prototypes) each sum to :math:`1/K` and
+    whose columns (samples) each sum to :math:`1/B`, by alternately
+    normalising rows and columns ``num_iters`` times; columns are finally
+    rescaled to sum to 1.
 
     Exact over several processes: the prototype (row) sums are all-reduced in
     *every* iteration and ``B`` is the global batch size (sum of the local

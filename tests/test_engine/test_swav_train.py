@@ -8,8 +8,10 @@ from mmengine import Config
 
 from ssl_plugins.registry import HOOKS, MODELS
 
-IN1K = 'configs/swav/swav_resnet50_8xb32-mcrop-2-6-coslr-200e_in1k-224px-96px.py'
-FMNIST = 'configs/swav/swav_resnet18_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py'
+IN1K = ('configs/swav/'
+        'swav_resnet50_8xb32-mcrop-2-6-coslr-200e_in1k-224px-96px.py')
+FMNIST = ('configs/swav/'
+          'swav_resnet18_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py')
 
 
 def test_imagenet_recipe_builds():
