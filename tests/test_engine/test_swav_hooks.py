@@ -3,11 +3,13 @@ is used once full, and a resumed run continues exactly; the queue shares of
 2 gloo processes go into the checkpoint and come back to their ranks."""
 from types import SimpleNamespace
 
+import pytest
 import torch
 from helpers import run_distributed
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from swav_helpers import build_tiny_swav as build
+from torch import nn
 from torch.utils.data import Dataset
 
 from ssl_plugins.engine.hooks import FreezePrototypesHook, SwAVQueueHook
@@ -138,3 +140,11 @@ def _worker(rank, world):
 
 def test_queue_shares_of_two_processes_saved_and_restored():
     run_distributed(_worker, 2)
+
+
+def test_hooks_reject_models_without_the_api():
+    runner = SimpleNamespace(model=nn.Linear(2, 2))
+    with pytest.raises(TypeError, match='SwAVQueueHook.*Linear'):
+        SwAVQueueHook().before_train(runner)
+    with pytest.raises(TypeError, match='FreezePrototypesHook.*Linear'):
+        FreezePrototypesHook().before_train(runner)

@@ -50,6 +50,17 @@ class SwAVQueueHook(Hook):
         self.start_epoch = start_epoch
         self.start_iter = start_iter
 
+    def before_train(self, runner) -> None:
+        model = _model(runner)
+        missing = [
+            name for name in ('start_queue', 'queue_state', 'load_queue')
+            if not hasattr(model, name)
+        ]
+        if missing:
+            raise TypeError(f'SwAVQueueHook needs a model with a queue '
+                            f'(SwAV); {type(model).__name__} has no '
+                            f'{", ".join(missing)}')
+
     def _start(self, runner) -> None:
         world = get_world_size()
         if self.length < world:
