@@ -23,7 +23,7 @@ model = dict(
         base_channels=32,
         strides=(2, 2, 2, 2),
         norm_cfg=dict(type='BN'),
-        zero_init_residual=True),
+        zero_init_residual=False),  # as the official ResNet
     neck=dict(type='MLPNeck', in_channels=256, hid_channels=2048,
               out_channels=128, num_layers=2),
     head=dict(

@@ -21,7 +21,7 @@ model = dict(
         type='ResNet',
         depth=50,
         norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=True),  # official resnet50.py
+        zero_init_residual=False),  # official src/resnet50.py default
     neck=dict(
         type='MLPNeck',
         in_channels=2048,
