@@ -1,5 +1,12 @@
+from .fixed_lr_hook import FixedLrHook
+from .rng_state_hook import RNGStateHook
 from .target_momentum_hook import TargetMomentumHook
+from .collapse_monitor_hook import CollapseMonitorHook
+from .knn_hook import KNNHook
+from .swav_queue_hook import SwAVQueueHook
+from .freeze_prototypes_hook import FreezePrototypesHook
 
-__all__ = ['TargetMomentumHook']
-from .swav_queue_hook import SwAVQueueHook  # noqa: F401
-from .freeze_prototypes_hook import FreezePrototypesHook  # noqa: F401
+__all__ = [
+    'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook',
+    'CollapseMonitorHook', 'KNNHook', 'SwAVQueueHook', 'FreezePrototypesHook'
+]
