@@ -6,11 +6,11 @@
 # 3000 prototypes, epsilon 0.05, 3 Sinkhorn iterations, temperature 0.1.
 # Recipe of the official batch-256 script (LARS lr 0.6 cosine to 0.0006,
 # wd 1e-6, no warm-up), shortened to 3 epochs, with two choices scaled to the
-# short run (not the paper's, measured in docs/swav.md): the queue (3840 = 15
-# batches) from the start instead of epoch 15 -- without it, batches of 256
-# against 3000 prototypes gave near-uniform codes and the loss drifted to
-# ln K (flat predictions) within 60 iterations; prototypes frozen for the
-# first 20 iterations instead of one epoch.
+# short run (not the paper's): the queue (3840 = 15 batches) from epoch 1
+# instead of 15, prototypes frozen for the first 20 iterations instead of one
+# epoch. Backbone zero_init_residual=False as the official ResNet: with True
+# (mmpretrain's SwAV config) the first 60 iterations drifted to flat
+# predictions at ln K (docs/swav.md, "Measured").
 _base_ = [
     '../_base_/datasets/fashion_mnist_swav_mcrop-2-6.py',
     '../_base_/default_runtime.py',
@@ -50,7 +50,7 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
 custom_hooks = [
-    dict(type='SwAVQueueHook', length=3840, start_epoch=0),
+    dict(type='SwAVQueueHook', length=3840, start_epoch=1),
     dict(type='FreezePrototypesHook', iters=20),
 ]
 default_hooks = dict(
