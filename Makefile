@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DATA := /usr/share/datasets/fashion-mnist
-DEMO_CONFIG := configs/byol/byol_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py
+DEMO_CONFIG := configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist_online-knn.py
 DEMO_WORK_DIR := work_dirs/demo_byol
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export OMP_NUM_THREADS ?= 1
@@ -30,10 +30,11 @@ data:
 	fi
 
 demo: setup data
-	OMP_NUM_THREADS=2 $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
+	OMP_NUM_THREADS=1 $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
 	OMP_NUM_THREADS=2 $(PY) tools/knn_eval.py $(DEMO_CONFIG) \
-	  $(DEMO_WORK_DIR)/$$(cat $(DEMO_WORK_DIR)/last_checkpoint | xargs basename) \
+	  $$(cat $(DEMO_WORK_DIR)/last_checkpoint) \
 	  --random-init --k 20 200
+	$(PY) tools/analysis/plot_curves.py $(DEMO_WORK_DIR)
 
 test: setup data
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q tests

@@ -31,6 +31,8 @@ def adjust_hue(img: np.ndarray, hue_factor: float, backend=None) -> np.ndarray:
     if img.ndim == 2 or img.shape[2] == 1:
         return img
     shift = np.uint8(int(round(hue_factor * 255)) % 256)
+    if shift == 0:  # no rotation: skip the lossy HSV round trip
+        return img.copy()
     dtype = img.dtype
     if backend == 'pillow':
         from PIL import Image

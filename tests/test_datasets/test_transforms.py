@@ -55,8 +55,12 @@ def test_hue_jitter_survives_numpy2():
         for backend in ('cv2', 'pillow'):
             out = mmcv.adjust_hue(img, factor, backend=backend)
             assert out.shape == img.shape and out.dtype == np.uint8
-    assert np.abs(mmcv.adjust_hue(img, 0.0, backend='cv2').astype(int) -
-                  img).max() <= 2
+    assert np.array_equal(mmcv.adjust_hue(img, 0.0), img)
+    # a half turn maps pure red to cyan-ish (blue and green up, red down)
+    red = np.zeros((2, 2, 3), np.uint8)
+    red[..., 2] = 255  # BGR
+    cyan = mmcv.adjust_hue(red, 0.5, backend='cv2')[0, 0].astype(int)
+    assert cyan[2] < 10 and cyan[0] > 200 and cyan[1] > 200
     jitter = TRANSFORMS.build(dict(type='ColorJitter', hue=0.5))
     for _ in range(20):
         jitter(dict(img=img.copy()))

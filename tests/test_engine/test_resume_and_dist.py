@@ -8,7 +8,7 @@ import torch
 
 from helpers import REPO, PYTHON, free_port, read_scalars, run_tool, train
 
-CONFIG = 'configs/byol/byol_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py'
+CONFIG = 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
 
 
 def tiny(data_root, *extra):
@@ -20,20 +20,25 @@ def tiny(data_root, *extra):
             'model.neck.in_channels=64', 'model.neck.hid_channels=64',
             'model.head.predictor.hid_channels=64',
             'log_processor.window_size=1', 'default_hooks.logger.interval=1',
-            'randomness.seed=0', *extra)
+            'randomness.seed=0',
+            # warm-up of >= 1 iteration however few iterations an epoch has
+            'param_scheduler.0.end=0.5', 'param_scheduler.1.begin=0.5',
+            *extra)
 
 
 def test_resume_continues_exactly(fake_fmnist, tmp_path):
     full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
-    train(CONFIG, full, *tiny(fake_fmnist, 'train_cfg.max_epochs=2'))
-    train(CONFIG, part, *tiny(fake_fmnist, 'train_cfg.max_epochs=1'))
-    assert osp.isfile(osp.join(part, 'epoch_1.pth'))
+    train(CONFIG, full, *tiny(fake_fmnist, 'train_cfg.max_epochs=2',
+                              'default_hooks.checkpoint.max_keep_ckpts=2'))
+    assert osp.isfile(osp.join(full, 'epoch_1.pth'))
+    # a second run of the same config resumes from the first run's epoch-1
+    # checkpoint (same schedule length, so tau and lr schedules agree)
     train(CONFIG, part, *tiny(fake_fmnist, 'train_cfg.max_epochs=2'),
-          extra=['--resume'])
+          extra=['--resume', osp.join(full, 'epoch_1.pth')])
     uninterrupted = dict(read_scalars(full))
     resumed = dict(read_scalars(part))
     assert sorted(uninterrupted) == list(range(1, 9))
-    assert sorted(resumed) == list(range(1, 9))
+    assert sorted(resumed) == list(range(5, 9))
     for it in range(5, 9):  # the iterations after the resume
         assert resumed[it] == pytest.approx(uninterrupted[it], rel=1e-5,
                                             abs=1e-6), it
@@ -59,7 +64,7 @@ def test_dist_train_two_cpu_processes_agree(fake_fmnist, tmp_path):
     run_tool([
         'bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', work,
         '--cfg-options', *tiny(fake_fmnist, 'train_cfg.max_epochs=1')
-    ], env=dict(PYTHONPATH=f'{REPO}:{osp.dirname(__file__)}',
+    ], env=dict(PYTHONPATH=f'{REPO}:{osp.join(REPO, "tests")}',
                 PORT=str(free_port()),
                 PATH=f'{osp.dirname(PYTHON)}:{os.environ["PATH"]}'))
     states = [torch.load(p, weights_only=True)

@@ -1,6 +1,8 @@
 # Fashion-MNIST (28x28 grey, repeated to 3 channels) with BYOL's asymmetric
 # two-view augmentation adapted to 28 px images:
-# - crop 28 px, scale (0.08, 1), flip (as the paper);
+# - crop 28 px, scale (0.2, 1) instead of the paper's (0.08, 1): 8% of a
+#   28 px image is an 8 px patch (BYOL after one epoch, kNN k=20: 68.6% with
+#   0.2 vs 61.6% with 0.08); flip as the paper;
 # - colour jitter 0.4/0.4/0.2/0.1 p=0.8 (saturation/hue act as no-ops on
 #   grey), greyscale p=0.2 (a no-op here, kept for parity);
 # - solarize p=0.0 / 0.2 (as the paper);
@@ -26,7 +28,7 @@ def _view(solarize_prob):
 
 train_pipeline = [
     dict(type='MultiCrop', num_crops=(1, 1), crop_sizes=(28, 28),
-         crop_scales=((0.08, 1.), (0.08, 1.)),
+         crop_scales=((0.2, 1.), (0.2, 1.)),
          transforms=[_view(0.0), _view(0.2)]),
     dict(type='PackInputs'),
 ]
@@ -34,6 +36,8 @@ del _view
 
 train_dataloader = dict(
     batch_size=256,
+    # one loader worker beside one compute thread (OMP_NUM_THREADS=1) keeps
+    # 2 cores busy without oversubscription
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
