@@ -1,0 +1,37 @@
+"""Fixes for known upstream defects, applied once when ``ssl_plugins`` is imported.
+
+- :mod:`.safe_load`: torch>=2.6 loads with ``weights_only=True`` by default and
+  mmengine 0.10.7 cannot resume from its own checkpoints; we load every local
+  checkpoint with ``weights_only=True`` plus an allow-list of the few plain
+  classes mmengine writes, and refuse anything else unless trusted explicitly.
+- :mod:`.cpu_distributed`: mmengine's ``_init_dist_pytorch`` calls
+  ``torch.cuda.set_device`` unconditionally and its DDP wrapping passes
+  ``device_ids``; without CUDA we use gloo, no ``device_ids`` and plain BN.
+- :mod:`.numpy2_hue`: mmcv 2.2's ``adjust_hue`` overflows under numpy 2.
+
+mmpretrain imports torchvision without declaring it: our requirements do.
+"""
+from .cpu_distributed import patch_cpu_distributed
+from .numpy2_hue import patch_adjust_hue
+from .safe_load import (UnsafeCheckpointError, patch_mmengine_checkpoint_loader,
+                        safe_torch_load)
+
+_APPLIED = False
+
+
+def apply_compat_patches() -> None:
+    """Apply every upstream fix (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    patch_mmengine_checkpoint_loader()
+    patch_cpu_distributed()
+    patch_adjust_hue()
+    _APPLIED = True
+
+
+__all__ = [
+    'apply_compat_patches', 'safe_torch_load', 'UnsafeCheckpointError',
+    'patch_mmengine_checkpoint_loader', 'patch_cpu_distributed',
+    'patch_adjust_hue'
+]

@@ -1,0 +1,61 @@
+"""Distributed training without GPUs (gloo), for tests and CPU clusters.
+
+mmengine 0.10.7 breaks on CPU in two places:
+
+- ``mmengine.dist.utils._init_dist_pytorch`` calls ``torch.cuda.set_device``
+  and uses the configured backend (``nccl`` by default);
+- ``Runner.wrap_model`` builds DDP with ``device_ids=[LOCAL_RANK]``, which
+  DDP rejects for a CPU module, and keeps SyncBN layers, which need CUDA.
+
+Both are replaced by versions that take the original path whenever CUDA is
+available, so the NCCL/DDP/SyncBN path on GPUs is untouched.
+"""
+import os
+
+import torch
+
+
+def _cuda() -> bool:
+    return torch.cuda.is_available()
+
+
+def patch_cpu_distributed() -> None:
+    """Install the CPU fallbacks in mmengine (idempotent)."""
+    from mmengine.dist import utils as dist_utils
+    from mmengine.runner import Runner
+
+    if getattr(dist_utils._init_dist_pytorch, '_ssl_plugins', False):
+        return
+    original_init = dist_utils._init_dist_pytorch
+    original_wrap = Runner.wrap_model
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
+        if _cuda():
+            return original_init(backend, init_backend=init_backend, **kwargs)
+        import torch.distributed as dist
+        dist.init_process_group(
+            backend='gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']),
+            **kwargs)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        from mmengine.model import (MMDistributedDataParallel,
+                                    is_model_wrapper, revert_sync_batchnorm)
+        if _cuda() or not self.distributed or is_model_wrapper(model):
+            return original_wrap(self, model_wrapper_cfg, model)
+        model = revert_sync_batchnorm(model)  # SyncBN needs CUDA
+        cfg = dict(model_wrapper_cfg or {})
+        cfg.setdefault('broadcast_buffers', False)
+        cfg.setdefault('find_unused_parameters',
+                       self.cfg.get('find_unused_parameters', False))
+        wrapper_type = cfg.pop('type', MMDistributedDataParallel)
+        if isinstance(wrapper_type, str):
+            from mmengine.registry import MODEL_WRAPPERS
+            wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
+        # device_ids must be None for a module on the CPU.
+        return wrapper_type(module=model, device_ids=None, **cfg)
+
+    _init_dist_pytorch._ssl_plugins = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+    Runner.wrap_model = wrap_model

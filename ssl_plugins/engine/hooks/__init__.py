@@ -1,0 +1,3 @@
+from .target_momentum_hook import TargetMomentumHook
+
+__all__ = ['TargetMomentumHook']

@@ -1,0 +1,38 @@
+"""Cosine schedule of the momentum (EMA) target's tau, per iteration."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from ssl_plugins.functional.ema import cosine_momentum
+from ssl_plugins.registry import HOOKS
+
+
+@HOOKS.register_module()
+class TargetMomentumHook(Hook):
+    """Set ``tau_k = 1 - (1 - tau_base)(cos(pi k / K) + 1) / 2`` before every
+    training iteration k of K (BYOL §3.2; DINO's teacher 0.996 -> 1).
+
+    The model must expose ``base_momentum`` and ``set_momentum(tau)`` (BYOL,
+    DINO). tau is the paper's momentum, the weight of the old target value.
+    The value is logged as ``momentum``. It depends only on the iteration, so
+    a resumed run continues the schedule exactly.
+
+    Args:
+        end_momentum (float): tau at the last iteration. Defaults to 1.0.
+    """
+    priority = 'NORMAL'
+
+    def __init__(self, end_momentum: float = 1.0):
+        self.end_momentum = end_momentum
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        for attr in ('base_momentum', 'set_momentum'):
+            if not hasattr(model, attr):
+                raise AttributeError(
+                    f'TargetMomentumHook needs model.{attr}; '
+                    f'{type(model).__name__} has no momentum target.')
+        tau = cosine_momentum(model.base_momentum, runner.iter,
+                              runner.max_iters, self.end_momentum)
+        model.set_momentum(tau)
+        runner.message_hub.update_scalar('train/momentum', tau)

@@ -1,0 +1,7 @@
+# mmpretrain's metrics and visualisers populate our parent registries.
+import mmpretrain.evaluation  # noqa: F401
+import mmpretrain.visualization  # noqa: F401
+
+from .feature_extraction import extract_features  # noqa: E402
+
+__all__ = ['extract_features']

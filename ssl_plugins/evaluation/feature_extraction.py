@@ -1,0 +1,68 @@
+"""Backbone features of a whole data set (for kNN, t-SNE, ...)."""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.dataset import default_collate
+from torch.utils.data import DataLoader
+
+
+def _pool(feats) -> torch.Tensor:
+    if isinstance(feats, (tuple, list)):
+        feats = feats[-1]
+    if feats.dim() == 4:
+        feats = feats.mean(dim=(2, 3))
+    return feats
+
+
+@torch.no_grad()
+def extract_features(backbone: torch.nn.Module,
+                     data_preprocessor: torch.nn.Module,
+                     dataset,
+                     batch_size: int = 512,
+                     num_workers: int = 0,
+                     progress: bool = False) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+    """Global-average-pooled, L2-normalised last-stage features and labels.
+
+    The backbone runs in eval mode (BN with its running statistics) and is
+    put back in its previous mode afterwards.
+
+    Args:
+        backbone (nn.Module): e.g. ``model.backbone``.
+        data_preprocessor (nn.Module): the model's (normalisation).
+        dataset: a dataset whose samples carry ``gt_label`` and whose pipeline
+            ends with ``PackInputs``.
+        batch_size (int): Defaults to 512.
+        num_workers (int): DataLoader workers. Defaults to 0.
+        progress (bool): show a progress bar.
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, D) features and (N,) labels, on CPU.
+    """
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, collate_fn=default_collate)
+    was_training = backbone.training
+    backbone.eval()
+    feats, labels = [], []
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(dataset))
+    try:
+        for batch in loader:
+            data = data_preprocessor(batch, training=False)
+            inputs = data['inputs']
+            if isinstance(inputs, (list, tuple)):
+                inputs = inputs[0]
+            feats.append(F.normalize(_pool(backbone(inputs)).float(),
+                                     dim=1).cpu())
+            labels.append(
+                torch.stack([s.gt_label.reshape(()) for s in
+                             data['data_samples']]).cpu())
+            if bar is not None:
+                for _ in range(inputs.shape[0]):
+                    bar.update()
+    finally:
+        backbone.train(was_training)
+    return torch.cat(feats), torch.cat(labels)

@@ -1,0 +1,4 @@
+from .base import BaseSelfSupervisor
+from .byol import BYOL
+
+__all__ = ['BaseSelfSupervisor', 'BYOL']

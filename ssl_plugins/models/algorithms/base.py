@@ -1,0 +1,114 @@
+"""Shared base of every ssl_plugins algorithm."""
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from ssl_plugins.registry import MODELS
+
+
+def _build(cfg):
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
+    """Backbone + neck + head with mmengine's ``forward(mode=...)`` protocol.
+
+    Subclasses implement :meth:`loss` on a list of views (one tensor of shape
+    (N, C, H, W) per view, as produced by a multi-view pipeline, ``PackInputs``
+    and ``SelfSupDataPreprocessor``).
+
+    Args:
+        backbone (dict | nn.Module): e.g. mmpretrain's ``ResNet``.
+        neck (dict | nn.Module, optional): projector.
+        head (dict | nn.Module, optional): predictor/loss.
+        data_preprocessor (dict | nn.Module, optional): defaults to
+            mmpretrain's ``SelfSupDataPreprocessor``.
+        init_cfg (dict, optional): mmengine initialisation config.
+        pretrained (str, optional): shortcut for
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+    """
+
+    def __init__(self,
+                 backbone: Union[dict, nn.Module],
+                 neck: Optional[Union[dict, nn.Module]] = None,
+                 head: Optional[Union[dict, nn.Module]] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None):
+        if pretrained is not None:
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        if data_preprocessor is None or isinstance(data_preprocessor, dict):
+            data_preprocessor = dict(data_preprocessor or {})
+            data_preprocessor.setdefault('type', 'SelfSupDataPreprocessor')
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(init_cfg=init_cfg,
+                         data_preprocessor=data_preprocessor)
+        self.backbone = _build(backbone)
+        self.neck = _build(neck)
+        self.head = _build(head)
+
+    def forward(self,
+                inputs: Union[torch.Tensor, List[torch.Tensor]],
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """``mode='tensor'``: backbone features; ``mode='loss'``: a loss dict."""
+        if mode == 'tensor':
+            return self.extract_feat(inputs)
+        if mode == 'loss':
+            return self.loss(self._as_views(inputs), data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}"; expected "tensor" or '
+                           '"loss".')
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Backbone features of one batch (the representation we evaluate)."""
+        return self.backbone(inputs)
+
+    @staticmethod
+    def _as_views(inputs) -> List[torch.Tensor]:
+        if isinstance(inputs, torch.Tensor):
+            return [inputs]
+        return list(inputs)
+
+    def _check_num_views(self, views: Sequence[torch.Tensor],
+                         minimum: int) -> None:
+        if len(views) < minimum:
+            raise ValueError(
+                f'{type(self).__name__} needs at least {minimum} views per '
+                f'image but got {len(views)}; use a multi-view pipeline '
+                '(MultiCrop / MultiView) in the train dataloader.')
+
+    @staticmethod
+    def backbone_per_resolution(backbone: nn.Module,
+                                views: Sequence[torch.Tensor]
+                                ) -> List[torch.Tensor]:
+        """Run ``backbone`` once per group of consecutive same-size views.
+
+        Multi-crop batches (2 global + N local crops) thus cost one call per
+        resolution instead of one per view, as in SwAV's and DINO's code.
+
+        Returns:
+            list[Tensor]: the last backbone output of each view, in order.
+        """
+        outputs: List[torch.Tensor] = []
+        start = 0
+        while start < len(views):
+            end = start + 1
+            while (end < len(views)
+                   and views[end].shape[-2:] == views[start].shape[-2:]):
+                end += 1
+            feats = backbone(torch.cat(list(views[start:end])))
+            if isinstance(feats, (tuple, list)):
+                feats = feats[-1]
+            outputs.extend(feats.chunk(end - start))
+            start = end
+        return outputs
+
+    @abstractmethod
+    def loss(self, views: List[torch.Tensor],
+             data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
+        """Losses of a batch of views."""

@@ -1,0 +1,72 @@
+"""BYOL: Bootstrap Your Own Latent (Grill et al., NeurIPS 2020)."""
+from typing import Dict, List, Optional
+
+import torch
+
+from ssl_plugins.registry import MODELS
+from .base import BaseSelfSupervisor
+from ..utils import MomentumTarget
+
+
+@MODELS.register_module()
+class BYOL(BaseSelfSupervisor):
+    """Online backbone + projector + predictor regress a momentum target.
+
+    ``loss = byol(q1, sg(z2')) + byol(q2, sg(z1'))`` with ``byol = 2 - 2 cos``
+    (symmetrised, §3.2), each term in [0, 4]. The target (backbone+projector)
+    is updated by ``xi <- tau xi + (1 - tau) theta`` once per training step,
+    at the start of :meth:`loss`, i.e. right after the previous optimizer
+    step; ``tau`` is the paper's momentum (weight of the old value; mmengine's
+    EMA ``momentum`` would be ``1 - tau``). :class:`TargetMomentumHook`
+    raises ``tau`` from ``base_momentum`` to 1 by cosine per iteration
+    (§3.2); without it (a plain training loop) ``tau`` stays at its base.
+
+    Args:
+        backbone (dict): backbone config.
+        neck (dict): projector (``MLPNeck``: 4096 hidden, 256 out).
+        head (dict): ``LatentPredictHead`` with the predictor and ``BYOLLoss``.
+        base_momentum (float): tau_base; 0.99 for short runs, 0.996 for the
+            ImageNet recipe (§3.3). Defaults to 0.99.
+        **kwargs: passed to :class:`BaseSelfSupervisor`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 base_momentum: float = 0.99,
+                 **kwargs):
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        if not 0.0 <= base_momentum <= 1.0:
+            raise ValueError(f'BYOL: base_momentum must be in [0, 1] (the '
+                             f'weight of the old target), got {base_momentum}')
+        self.base_momentum = base_momentum
+        self.momentum = base_momentum
+        self.target = MomentumTarget(self._online())
+
+    def _online(self) -> Dict[str, torch.nn.Module]:
+        return dict(backbone=self.backbone, neck=self.neck)
+
+    def init_weights(self) -> None:
+        """Initialise the online network, then start the target equal to it."""
+        super().init_weights()
+        self.target.copy_from(self._online())
+
+    def set_momentum(self, tau: float) -> None:
+        """Set the current target momentum tau (used by the hooks)."""
+        self.momentum = float(tau)
+
+    def loss(self, views: List[torch.Tensor],
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        """Symmetric BYOL loss of two views."""
+        self._check_num_views(views, 2)
+        if self.training:
+            self.target.update(self._online(), self.momentum)
+        v1, v2 = views[0], views[1]
+        z1 = self.neck(self.backbone(v1))
+        z2 = self.neck(self.backbone(v2))
+        with torch.no_grad():
+            t1 = self.target.neck(self.target.backbone(v1))
+            t2 = self.target.neck(self.target.backbone(v2))
+        loss = self.head.loss(z1, t2) + self.head.loss(z2, t1)
+        return dict(loss=loss)

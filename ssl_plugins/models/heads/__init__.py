@@ -1,0 +1,3 @@
+from .latent_predict_head import LatentPredictHead
+
+__all__ = ['LatentPredictHead']

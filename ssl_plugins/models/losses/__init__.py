@@ -1,0 +1,3 @@
+from .byol_loss import BYOLLoss
+
+__all__ = ['BYOLLoss']

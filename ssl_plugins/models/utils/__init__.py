@@ -1,0 +1,3 @@
+from .momentum_target import MomentumTarget
+
+__all__ = ['MomentumTarget']
