@@ -1,8 +1,8 @@
-"""DINO: self-distillation loss, teacher centring and the recipe's schedules.
+"""DINO: self-distillation loss, teacher centring, teacher temperature.
 
 Caron et al., "Emerging Properties in Self-Supervised Vision Transformers",
 ICCV 2021 (arXiv:2104.14294); official code facebookresearch/dino
-(``DINOLoss`` and ``utils.cosine_scheduler`` in ``main_dino.py`` / ``utils.py``).
+(``DINOLoss`` in ``main_dino.py``).
 
 The student sees all crops (2 global + local ones), the teacher only the 2
 global crops. For every pair (teacher global view ``i``, student view ``v``)
@@ -15,8 +15,6 @@ and the loss is ``H`` averaged over samples and over the valid pairs. The
 centre follows ``c <- m c + (1 - m) mean_batch(g_t(x))`` (m = 0.9), the mean
 taken over the *global* batch (all ranks).
 """
-import math
-
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -140,18 +138,3 @@ def teacher_temperature(epoch: int,
         return warmup_temp
     return warmup_temp + (temp - warmup_temp) * epoch / (warmup_epochs - 1)
 
-
-def cosine_schedule(step: int, total_steps: int, start: float,
-                    end: float) -> float:
-    """Half-cosine from ``start`` (step 0) to ``end`` (step ``total_steps``).
-
-    ``end + (start - end) * (1 + cos(pi * step / total_steps)) / 2``, clamped
-    at ``end`` past the last step. Same curve as the official
-    ``utils.cosine_scheduler`` (used per iteration for DINO's weight decay
-    0.04 -> 0.4 and teacher momentum 0.996 -> 1).
-    """
-    if total_steps <= 0:
-        raise ValueError(f'cosine_schedule: total_steps must be > 0, got '
-                         f'{total_steps}')
-    progress = min(max(step, 0), total_steps) / total_steps
-    return end + (start - end) * (1 + math.cos(math.pi * progress)) / 2

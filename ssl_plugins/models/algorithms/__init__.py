@@ -2,3 +2,6 @@ from .base import BaseSelfSupervisor
 from .byol import BYOL
 
 __all__ = ['BaseSelfSupervisor', 'BYOL']
+from .dino import DINO
+
+__all__ += ['DINO']

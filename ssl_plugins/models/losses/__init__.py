@@ -1,3 +1,6 @@
 from .byol_loss import BYOLLoss
 
 __all__ = ['BYOLLoss']
+from .dino_loss import DINOLoss
+
+__all__ += ['DINOLoss']
