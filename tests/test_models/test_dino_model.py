@@ -203,3 +203,28 @@ def test_two_processes_match_one():
     for rank_loss, rank_center in run_distributed(_dist_step, 2, (state,)):
         torch.testing.assert_close(rank_loss, loss, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(rank_center, center, rtol=1e-5, atol=1e-7)
+
+
+def test_student_learns_to_match_a_fixed_teacher():
+    """Teacher (tau = 1) and centre (m = 1) held: training steps on one batch
+    lower the loss, i.e. the gradient pulls the student towards the teacher."""
+    torch.manual_seed(0)
+    model = tiny_vit_dino()
+    model.init_weights()
+    model.train()
+    model.set_momentum(1.0)
+    model.head.loss_module.center_momentum = 1.0
+    teacher0 = params(model.teacher)
+    optim = torch.optim.AdamW(
+        [p for n, p in model.named_parameters() if p.requires_grad], lr=1e-3)
+    v = views(batch=8)
+    losses = []
+    for _ in range(10):
+        loss = model.loss(v)['loss']
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 0.05, losses
+    for p, p0 in zip(model.teacher.parameters(), teacher0):
+        assert torch.equal(p, p0)
