@@ -91,3 +91,18 @@ def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
     # ... while the rest of the student did learn in epoch 0
     assert any(not torch.equal(a, b)
                for a, b in zip(rec.backbone0, rec.backbone1))
+
+
+def test_hooks_name_what_the_model_lacks():
+    import types
+
+    import pytest
+    from ssl_plugins.engine.hooks import (FreezeLastLayerHook,
+                                          TeacherTempWarmupHook)
+    runner = types.SimpleNamespace(model=torch.nn.Linear(2, 2), epoch=0)
+    with pytest.raises(AttributeError, match='set_teacher_temp.*Linear'):
+        TeacherTempWarmupHook().before_train_iter(runner, 0)
+    with pytest.raises(AttributeError, match='last_layer_parameters.*Linear'):
+        FreezeLastLayerHook().before_train(runner)
+    with pytest.raises(ValueError, match='freeze_epochs'):
+        FreezeLastLayerHook(freeze_epochs=-1)

@@ -1,8 +1,8 @@
 """Keep a model's last layer fixed during the first epochs (DINO)."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -41,12 +41,8 @@ class FreezeLastLayerHook(Hook):
                 p.grad = None
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'last_layer_parameters'):
-            raise AttributeError(
-                'FreezeLastLayerHook needs model.last_layer_parameters(); '
-                f'{type(model).__name__} has none.')
+        model = unwrapped_model(runner, type(self).__name__,
+                                'last_layer_parameters')
         self._params = list(model.last_layer_parameters())
         wrappers = runner.optim_wrapper
         wrappers = (wrappers.values() if hasattr(wrappers, 'values')

@@ -1,9 +1,9 @@
 """DINO's teacher temperature warm-up, per epoch."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.functional.dino import teacher_temperature
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -32,12 +32,8 @@ class TeacherTempWarmupHook(Hook):
         self.warmup_epochs = warmup_epochs
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'set_teacher_temp'):
-            raise AttributeError(
-                'TeacherTempWarmupHook needs model.set_teacher_temp; '
-                f'{type(model).__name__} has no teacher temperature.')
+        model = unwrapped_model(runner, type(self).__name__,
+                                'set_teacher_temp')
         temp = teacher_temperature(runner.epoch, self.warmup_epochs,
                                    self.warmup_temp, self.temp)
         model.set_teacher_temp(temp)
