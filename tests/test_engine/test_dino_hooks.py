@@ -28,7 +28,7 @@ class Recorder(Hook):
         self.backbone0 = [p.detach().clone()
                           for p in model.backbone.parameters()]
         self.names = {id(p): (n, p.ndim) for n, p in model.named_parameters()
-                      if not n.startswith('teacher.')}
+                      if not n.startswith('target.')}
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = self._model(runner)

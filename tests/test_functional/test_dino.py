@@ -1,14 +1,12 @@
 """Tests of ssl_plugins.functional.dino against plain reference code."""
 import math
-import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
 
+from helpers import run_distributed
 from ssl_plugins.functional.dino import (dino_loss, teacher_temperature,
                                          update_center)
 
@@ -99,42 +97,26 @@ def test_center_update_formula():
     torch.testing.assert_close(new1, 0.5 * center[0] + 0.5 * teacher.mean(0))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+def _half_batch_per_rank(rank, world_size):
+    """Rank r holds samples [3r, 3r + 3) of every view of a 6-sample batch."""
+    student, teacher, center = make_outputs(batch=6, n_views=4)
+    half = 6 // world_size
+    s_local = student.reshape(4, 6, -1)[:, rank * half:(rank + 1) * half]
+    t_local = teacher.reshape(2, 6, -1)[:, rank * half:(rank + 1) * half]
+    loss = dino_loss(s_local.reshape(4 * half, -1),
+                     t_local.reshape(2 * half, -1), center, teacher_temp=0.05)
+    new_center = update_center(center, t_local.reshape(2 * half, -1))
+    dist.all_reduce(loss)  # DDP averages gradients: average the losses
+    return loss / world_size, new_center
 
 
-def _worker(rank, world, port, out_dir):
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        student, teacher, center = make_outputs(batch=6, n_views=4)
-        half = 3
-        # rank r holds samples [r*3, r*3+3) of every view
-        s_local = student.reshape(4, 6, -1)[:, rank * half:(rank + 1) * half]
-        t_local = teacher.reshape(2, 6, -1)[:, rank * half:(rank + 1) * half]
-        loss = dino_loss(s_local.reshape(4 * half, -1),
-                         t_local.reshape(2 * half, -1), center,
-                         teacher_temp=0.05)
-        new_center = update_center(center, t_local.reshape(2 * half, -1))
-        dist.all_reduce(loss)  # DDP averages gradients: average the losses
-        torch.save({'loss': loss / world, 'center': new_center},
-                   os.path.join(out_dir, f'rank{rank}.pt'))
-    finally:
-        dist.destroy_process_group()
-
-
-def test_two_processes_match_one(tmp_path):
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2)
+def test_two_processes_match_one():
     student, teacher, center = make_outputs(batch=6, n_views=4)
     loss = dino_loss(student, teacher, center, teacher_temp=0.05)
     new_center = update_center(center, teacher)
-    for rank in range(2):
-        res = torch.load(tmp_path / f'rank{rank}.pt')
-        torch.testing.assert_close(res['loss'], loss)
-        torch.testing.assert_close(res['center'], new_center)
+    for rank_loss, rank_center in run_distributed(_half_batch_per_rank, 2):
+        torch.testing.assert_close(rank_loss, loss)
+        torch.testing.assert_close(rank_center, new_center)
 
 
 def test_teacher_temperature_schedule():

@@ -141,7 +141,8 @@ def test_resnet_multi_resolution_and_checkpoint_keys():
     assert out['loss'].ndim == 0 and torch.isfinite(out['loss'])
     keys = model.state_dict().keys()
     assert 'head.loss_module.center' in keys
-    assert any(k.startswith('teacher.backbone.') for k in keys)
+    assert any(k.startswith('target.backbone.') for k in keys)
+    assert not any(k.startswith('teacher.') for k in keys)
     assert any(k.startswith('backbone.') for k in keys)
 
 

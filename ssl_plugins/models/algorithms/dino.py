@@ -30,7 +30,8 @@ class DINO(BaseSelfSupervisor):
     """Student (backbone + ``DINONeck``) distilled from an EMA teacher.
 
     ``views`` are the multi-crop views, the ``num_global_views`` (2) global
-    crops first. The teacher (``teacher.backbone``, ``teacher.neck``; same
+    crops first. The teacher (``target.backbone``, ``target.neck`` in
+    checkpoints, also reachable as ``teacher``; same
     architecture, no gradient, no drop-path) sees only the global crops under
     ``no_grad``; the student sees all crops (one backbone call per
     resolution, as the official ``MultiCropWrapper``). The loss and the
@@ -73,8 +74,15 @@ class DINO(BaseSelfSupervisor):
         self.base_momentum = base_momentum
         self.momentum = base_momentum
         self.num_global_views = num_global_views
-        self.teacher = MomentumTarget(self._student())
-        disable_stochastic_layers(self.teacher)
+        # checkpoint keys target.backbone.* / target.neck.* (the shared
+        # MomentumTarget layout, read by tools/knn_eval.py --source teacher)
+        self.target = MomentumTarget(self._student())
+        disable_stochastic_layers(self.target)
+
+    @property
+    def teacher(self) -> MomentumTarget:
+        """The teacher network (stored as ``target``)."""
+        return self.target
 
     def _student(self) -> Dict[str, nn.Module]:
         return dict(backbone=self.backbone, neck=self.neck)
