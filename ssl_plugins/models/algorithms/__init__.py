@@ -2,6 +2,8 @@ from .base import BaseSelfSupervisor
 from .byol import BYOL
 
 __all__ = ['BaseSelfSupervisor', 'BYOL']
-from .dino import DINO
-
+from .barlow_twins import BarlowTwins  # noqa: E402
+from .simsiam import SimSiam  # noqa: E402
+__all__ += ['BarlowTwins', 'SimSiam']
+from .dino import DINO  # noqa: E402
 __all__ += ['DINO']

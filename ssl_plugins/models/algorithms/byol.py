@@ -12,8 +12,11 @@ from ..utils import MomentumTarget
 class BYOL(BaseSelfSupervisor):
     """Online backbone + projector + predictor regress a momentum target.
 
-    ``loss = byol(q1, sg(z2')) + byol(q2, sg(z1'))`` with ``byol = 2 - 2 cos``
-    (symmetrised, §3.2), each term in [0, 4]. The target (backbone+projector)
+    ``loss = (byol(q1, sg(z2')) + byol(q2, sg(z1'))) / 2`` with
+    ``byol = 2 - 2 cos`` (eq. 2, symmetrised as in §3.2), in [0, 4]. The paper
+    sums the two terms; we log and optimise their mean so the value reads on
+    the paper's [0, 4] scale (under LARS the factor 2 does not change the
+    update: the trust ratio normalises it). The target (backbone+projector)
     is updated by ``xi <- tau xi + (1 - tau) theta`` once per training step,
     at the start of :meth:`loss`, i.e. right after the previous optimizer
     step; ``tau`` is the paper's momentum (weight of the old value; mmengine's
@@ -68,5 +71,5 @@ class BYOL(BaseSelfSupervisor):
         with torch.no_grad():
             t1 = self.target.neck(self.target.backbone(v1))
             t2 = self.target.neck(self.target.backbone(v2))
-        loss = self.head.loss(z1, t2) + self.head.loss(z2, t1)
+        loss = (self.head.loss(z1, t2) + self.head.loss(z2, t1)) / 2
         return dict(loss=loss)
