@@ -107,7 +107,9 @@ def _half_batch_per_rank(rank, world_size):
                      t_local.reshape(2 * half, -1), center, teacher_temp=0.05)
     new_center = update_center(center, t_local.reshape(2 * half, -1))
     dist.all_reduce(loss)  # DDP averages gradients: average the losses
-    return loss / world_size, new_center
+    # numpy, not tensors: a tensor crosses the queue as a shared-memory
+    # handle that vanishes if this process exits before the parent reads it
+    return (loss / world_size).numpy(), new_center.numpy()
 
 
 def test_two_processes_match_one():
@@ -115,8 +117,8 @@ def test_two_processes_match_one():
     loss = dino_loss(student, teacher, center, teacher_temp=0.05)
     new_center = update_center(center, teacher)
     for rank_loss, rank_center in run_distributed(_half_batch_per_rank, 2):
-        torch.testing.assert_close(rank_loss, loss)
-        torch.testing.assert_close(rank_center, new_center)
+        torch.testing.assert_close(torch.from_numpy(rank_loss), loss)
+        torch.testing.assert_close(torch.from_numpy(rank_center), new_center)
 
 
 def test_teacher_temperature_schedule():
