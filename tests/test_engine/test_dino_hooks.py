@@ -64,9 +64,11 @@ def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
     runner.register_hook(rec)
     runner.train()
 
-    # teacher temperature: linspace(0.04, 0.07, 2) then 0.07, per epoch
-    assert rec.temps[:8] == [0.04] * 8
-    assert all(math.isclose(t, 0.07) for t in rec.temps[8:])
+    # teacher temperature: np.linspace(0.04, 0.07, 30)[epoch], per epoch
+    for epoch in range(3):
+        expected = 0.04 + 0.03 * epoch / 29
+        assert all(math.isclose(t, expected)
+                   for t in rec.temps[8 * epoch:8 * (epoch + 1)]), epoch
 
     # weight decay: cosine 0.04 -> 0.4 per iteration on weights, 0 on biases
     # and 1-d parameters (norms), as the official get_params_groups
