@@ -52,9 +52,10 @@ def dino_loss(student_out: torch.Tensor,
         >>> loss = dino_loss(s, t, torch.zeros(64), teacher_temp=0.04)
     """
     if student_out.dim() != 2 or teacher_out.dim() != 2:
-        raise ValueError('dino_loss expects 2-d (views*batch, dim) tensors, got '
-                         f'student {tuple(student_out.shape)} and teacher '
-                         f'{tuple(teacher_out.shape)}')
+        raise ValueError(
+            'dino_loss expects 2-d (views*batch, dim) tensors, got '
+            f'student {tuple(student_out.shape)} and teacher '
+            f'{tuple(teacher_out.shape)}')
     num_t, dim = num_teacher_views, teacher_out.shape[1]
     if student_out.shape[1] != dim or center.numel() != dim:
         raise ValueError(f'dino_loss: output dims differ: student '
@@ -73,8 +74,10 @@ def dino_loss(student_out: torch.Tensor,
         raise ValueError('dino_loss: no (teacher, student) pair with '
                          'different views')
 
-    q = F.softmax((teacher_out.detach().float() - center.reshape(1, dim).float())
-                  / teacher_temp, dim=-1).reshape(num_t, batch, dim)
+    q = F.softmax(
+        (teacher_out.detach().float() - center.reshape(1, dim).float()) /
+        teacher_temp,
+        dim=-1).reshape(num_t, batch, dim)
     log_p = F.log_softmax(student_out.float() / student_temp,
                           dim=-1).reshape(num_s, batch, dim)
     # ce[i, v] = mean_b H(q_i, p_v): one (T, B*K) x (B*K, V) product
@@ -112,8 +115,9 @@ def update_center(center: torch.Tensor,
         Tensor: the new centre, same shape and dtype as ``center``.
     """
     if teacher_out.dim() != 2 or teacher_out.shape[1] != center.numel():
-        raise ValueError(f'update_center: teacher_out {tuple(teacher_out.shape)}'
-                         f' does not match centre of {center.numel()} values')
+        raise ValueError(
+            f'update_center: teacher_out {tuple(teacher_out.shape)}'
+            f' does not match centre of {center.numel()} values')
     total, world = _all_reduce_sum(teacher_out.detach().float().sum(0))
     batch_mean = total / (teacher_out.shape[0] * world)
     new = center.float().reshape(-1) * momentum + batch_mean * (1 - momentum)
@@ -131,10 +135,10 @@ def teacher_temperature(epoch: int,
     uses ``temp`` (defaults from ``main_dino.py``: 0.04 -> 0.07 over 30).
     """
     if epoch < 0:
-        raise ValueError(f'teacher_temperature: epoch must be >= 0, got {epoch}')
+        raise ValueError(
+            f'teacher_temperature: epoch must be >= 0, got {epoch}')
     if epoch >= warmup_epochs:
         return temp
     if warmup_epochs == 1:
         return warmup_temp
     return warmup_temp + (temp - warmup_temp) * epoch / (warmup_epochs - 1)
-

@@ -1,15 +1,19 @@
 """DINO recipe through a Runner: teacher temperature, weight decay schedule,
 frozen last layer (Fashion-MNIST config on a tiny fake data set)."""
 import math
+import os.path as osp
 
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from helpers import REPO
 from ssl_plugins.functional.ema import cosine_momentum
 
-CONFIG = 'configs/dino/dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py'
+CONFIG = osp.join(
+    REPO, 'configs/dino/'
+    'dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py')
 
 
 class Recorder(Hook):
@@ -23,12 +27,16 @@ class Recorder(Hook):
 
     def before_train(self, runner):
         model = self._model(runner)
-        self.last_layer['init'] = [p.detach().clone()
-                                   for p in model.last_layer_parameters()]
-        self.backbone0 = [p.detach().clone()
-                          for p in model.backbone.parameters()]
-        self.names = {id(p): (n, p.ndim) for n, p in model.named_parameters()
-                      if not n.startswith('target.')}
+        self.last_layer['init'] = [
+            p.detach().clone() for p in model.last_layer_parameters()
+        ]
+        self.backbone0 = [
+            p.detach().clone() for p in model.backbone.parameters()
+        ]
+        self.names = {
+            id(p): (n, p.ndim)
+            for n, p in model.named_parameters() if not n.startswith('target.')
+        }
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = self._model(runner)
@@ -43,10 +51,12 @@ class Recorder(Hook):
     def after_train_epoch(self, runner):
         model = self._model(runner)
         self.last_layer[runner.epoch] = [
-            p.detach().clone() for p in model.last_layer_parameters()]
+            p.detach().clone() for p in model.last_layer_parameters()
+        ]
         if runner.epoch == 0:  # (the loop increments it afterwards)
-            self.backbone1 = [p.detach().clone()
-                              for p in model.backbone.parameters()]
+            self.backbone1 = [
+                p.detach().clone() for p in model.backbone.parameters()
+            ]
 
 
 def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
@@ -67,8 +77,9 @@ def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
     # teacher temperature: np.linspace(0.04, 0.07, 30)[epoch], per epoch
     for epoch in range(3):
         expected = 0.04 + 0.03 * epoch / 29
-        assert all(math.isclose(t, expected)
-                   for t in rec.temps[8 * epoch:8 * (epoch + 1)]), epoch
+        assert all(
+            math.isclose(t, expected)
+            for t in rec.temps[8 * epoch:8 * (epoch + 1)]), epoch
 
     # weight decay: cosine 0.04 -> 0.4 per iteration on weights, 0 on biases
     # and 1-d parameters (norms), as the official get_params_groups
@@ -80,7 +91,8 @@ def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
                 assert wd == 0.0, name
             else:
                 assert math.isclose(wd, expected, rel_tol=1e-6), (name, k)
-    assert math.isclose(rec.wds[12][('backbone.conv1.weight', 4)], 0.22,
+    assert math.isclose(rec.wds[12][('backbone.conv1.weight', 4)],
+                        0.22,
                         rel_tol=1e-6)
 
     # last layer: unchanged through epoch 0, trained afterwards

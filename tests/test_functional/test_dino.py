@@ -11,7 +11,11 @@ from ssl_plugins.functional.dino import (dino_loss, teacher_temperature,
                                          update_center)
 
 
-def reference_dino_loss(student, teacher, center, t_temp, s_temp=0.1,
+def reference_dino_loss(student,
+                        teacher,
+                        center,
+                        t_temp,
+                        s_temp=0.1,
                         n_global=2):
     """The official DINOLoss.forward written as a plain double loop."""
     s_chunks = (student / s_temp).chunk(student.shape[0] //
@@ -29,7 +33,10 @@ def reference_dino_loss(student, teacher, center, t_temp, s_temp=0.1,
 
 def make_outputs(batch=6, n_views=5, dim=32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    student = torch.randn(n_views * batch, dim, generator=g, dtype=torch.float64)
+    student = torch.randn(n_views * batch,
+                          dim,
+                          generator=g,
+                          dtype=torch.float64)
     teacher = torch.randn(2 * batch, dim, generator=g, dtype=torch.float64)
     center = torch.randn(1, dim, generator=g, dtype=torch.float64) * 0.3
     return student, teacher, center
@@ -50,7 +57,8 @@ def test_same_view_pairs_are_skipped():
     student, teacher, center = make_outputs(n_views=3)
     q = F.softmax((teacher - center) / 0.04, -1).chunk(2)
     logp = F.log_softmax(student / 0.1, -1).chunk(3)
-    ce = torch.tensor([[(-(qi * lp).sum(-1)).mean() for lp in logp] for qi in q])
+    ce = torch.tensor([[(-(qi * lp).sum(-1)).mean() for lp in logp]
+                       for qi in q])
     ours = dino_loss(student, teacher, center, teacher_temp=0.04)
     all_pairs = ce.mean()
     skipped = (ce.sum() - ce[0, 0] - ce[1, 1]) / 4
@@ -70,17 +78,23 @@ def test_gradient_flows_to_student_only():
 def test_uniform_outputs_give_log_dim():
     # Collapse signature (dino #246): equal logits give exactly ln(K).
     dim = 64
-    loss = dino_loss(torch.zeros(4 * 3, dim), torch.zeros(2 * 3, dim),
-                     torch.zeros(dim), teacher_temp=0.04)
+    loss = dino_loss(torch.zeros(4 * 3, dim),
+                     torch.zeros(2 * 3, dim),
+                     torch.zeros(dim),
+                     teacher_temp=0.04)
     assert loss.item() == pytest.approx(math.log(dim), rel=1e-6)
 
 
 def test_bad_shapes_raise_clear_errors():
     with pytest.raises(ValueError, match='dims differ'):
-        dino_loss(torch.zeros(8, 5), torch.zeros(4, 6), torch.zeros(6),
+        dino_loss(torch.zeros(8, 5),
+                  torch.zeros(4, 6),
+                  torch.zeros(6),
                   teacher_temp=0.04)
     with pytest.raises(ValueError, match='multiple of the batch'):
-        dino_loss(torch.zeros(7, 6), torch.zeros(4, 6), torch.zeros(6),
+        dino_loss(torch.zeros(7, 6),
+                  torch.zeros(4, 6),
+                  torch.zeros(6),
                   teacher_temp=0.04)
     with pytest.raises(ValueError, match='centre'):
         update_center(torch.zeros(1, 5), torch.zeros(4, 6))
@@ -104,7 +118,9 @@ def _half_batch_per_rank(rank, world_size):
     s_local = student.reshape(4, 6, -1)[:, rank * half:(rank + 1) * half]
     t_local = teacher.reshape(2, 6, -1)[:, rank * half:(rank + 1) * half]
     loss = dino_loss(s_local.reshape(4 * half, -1),
-                     t_local.reshape(2 * half, -1), center, teacher_temp=0.05)
+                     t_local.reshape(2 * half, -1),
+                     center,
+                     teacher_temp=0.05)
     new_center = update_center(center, t_local.reshape(2 * half, -1))
     dist.all_reduce(loss)  # DDP averages gradients: average the losses
     # numpy, not tensors: a tensor crosses the queue as a shared-memory
@@ -132,4 +148,3 @@ def test_teacher_temperature_schedule():
     assert teacher_temperature(5, warmup_epochs=0) == pytest.approx(0.07)
     with pytest.raises(ValueError):
         teacher_temperature(-1)
-

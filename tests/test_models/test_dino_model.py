@@ -13,27 +13,42 @@ K = 128
 
 
 def tiny_vit_dino(drop_path_rate=0.0, **kwargs):
-    return MODELS.build(dict(
-        type='DINO',
-        backbone=dict(type='VisionTransformer',
-                      arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                                feedforward_channels=64),
-                      img_size=16, patch_size=4,
-                      drop_path_rate=drop_path_rate, out_type='cls_token'),
-        neck=dict(type='DINONeck', in_channels=32, out_channels=K,
-                  hidden_channels=64, bottleneck_channels=16),
-        head=dict(type='DINOHead', loss=dict(type='DINOLoss', out_channels=K)),
-        **kwargs))
+    return MODELS.build(
+        dict(type='DINO',
+             backbone=dict(type='VisionTransformer',
+                           arch=dict(embed_dims=32,
+                                     num_layers=2,
+                                     num_heads=2,
+                                     feedforward_channels=64),
+                           img_size=16,
+                           patch_size=4,
+                           drop_path_rate=drop_path_rate,
+                           out_type='cls_token'),
+             neck=dict(type='DINONeck',
+                       in_channels=32,
+                       out_channels=K,
+                       hidden_channels=64,
+                       bottleneck_channels=16),
+             head=dict(type='DINOHead',
+                       loss=dict(type='DINOLoss', out_channels=K)),
+             **kwargs))
 
 
 def tiny_resnet_dino():
-    return MODELS.build(dict(
-        type='DINO',
-        backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=8,
-                      base_channels=8, norm_cfg=dict(type='BN')),
-        neck=dict(type='DINONeck', in_channels=64, out_channels=K,
-                  hidden_channels=32, bottleneck_channels=16),
-        head=dict(type='DINOHead', loss=dict(type='DINOLoss', out_channels=K))))
+    return MODELS.build(
+        dict(type='DINO',
+             backbone=dict(type='ResNet_CIFAR',
+                           depth=18,
+                           stem_channels=8,
+                           base_channels=8,
+                           norm_cfg=dict(type='BN')),
+             neck=dict(type='DINONeck',
+                       in_channels=64,
+                       out_channels=K,
+                       hidden_channels=32,
+                       bottleneck_channels=16),
+             head=dict(type='DINOHead',
+                       loss=dict(type='DINOLoss', out_channels=K))))
 
 
 def views(batch=4, n_local=3, seed=0):
@@ -66,8 +81,9 @@ def test_teacher_changes_only_by_ema_and_gets_no_gradient():
         torch.testing.assert_close(p, p0)
     optim.step()
     optim.zero_grad()
-    theta1 = [p.detach().clone() for m in student.values()
-              for p in m.parameters()]
+    theta1 = [
+        p.detach().clone() for m in student.values() for p in m.parameters()
+    ]
     assert any(not torch.equal(a, b) for a, b in zip(theta1, teacher0))
 
     model.loss(views(seed=1))  # EMA at the start of the next step
@@ -116,17 +132,20 @@ def test_loss_and_centre_match_formula():
     model.head.loss_module.center.copy_(center0)
     v = views()
     with torch.no_grad():
-        t_out = model.teacher.neck(torch.cat(
-            [model.teacher.backbone(x)[-1] for x in v[:2]]))
-        s_out = model.neck(torch.cat(
-            [model.backbone(torch.cat(v[:2]))[-1],
-             model.backbone(torch.cat(v[2:]))[-1]]))
+        t_out = model.teacher.neck(
+            torch.cat([model.teacher.backbone(x)[-1] for x in v[:2]]))
+        s_out = model.neck(
+            torch.cat([
+                model.backbone(torch.cat(v[:2]))[-1],
+                model.backbone(torch.cat(v[2:]))[-1]
+            ]))
     loss = model.loss(v)['loss']
     expected = dino_loss(s_out, t_out, center0, teacher_temp=0.05)
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(model.head.loss_module.center,
                                0.9 * center0 + 0.1 * t_out.mean(0, True),
-                               rtol=1e-4, atol=1e-6)
+                               rtol=1e-4,
+                               atol=1e-6)
     # no centre update outside training
     model.eval()
     before = model.head.loss_module.center.clone()
@@ -148,8 +167,12 @@ def test_resnet_multi_resolution_and_checkpoint_keys():
 
 def test_neck_formula_and_fixed_norm():
     torch.manual_seed(0)
-    neck = MODELS.build(dict(type='DINONeck', in_channels=12, out_channels=20,
-                             hidden_channels=16, bottleneck_channels=8))
+    neck = MODELS.build(
+        dict(type='DINONeck',
+             in_channels=12,
+             out_channels=20,
+             hidden_channels=16,
+             bottleneck_channels=8))
     x = torch.randn(5, 12)
     lin = [m for m in neck.mlp if isinstance(m, torch.nn.Linear)]
     assert len(lin) == 3
@@ -161,9 +184,13 @@ def test_neck_formula_and_fixed_norm():
     torch.testing.assert_close(neck(x), h @ w.t())
     g, v = neck.last_layer_parameters()
     assert not g.requires_grad and v.requires_grad
-    free = MODELS.build(dict(type='DINONeck', in_channels=12, out_channels=20,
-                             hidden_channels=16, bottleneck_channels=8,
-                             norm_last_layer=False))
+    free = MODELS.build(
+        dict(type='DINONeck',
+             in_channels=12,
+             out_channels=20,
+             hidden_channels=16,
+             bottleneck_channels=8,
+             norm_last_layer=False))
     assert all(p.requires_grad for p in free.last_layer_parameters())
     # 4-d maps are average-pooled; (N, C) features pass through
     torch.testing.assert_close(neck(x[:, :, None, None].expand(5, 12, 3, 3)),
@@ -203,11 +230,15 @@ def test_two_processes_match_one():
     model.train()
     loss = model.loss(views(batch=6))['loss'].detach()
     center = model.head.loss_module.center
-    for rank_loss, rank_center in run_distributed(_dist_step, 2, (state,)):
-        torch.testing.assert_close(torch.from_numpy(rank_loss), loss,
-                                   rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(torch.from_numpy(rank_center), center,
-                                   rtol=1e-5, atol=1e-7)
+    for rank_loss, rank_center in run_distributed(_dist_step, 2, (state, )):
+        torch.testing.assert_close(torch.from_numpy(rank_loss),
+                                   loss,
+                                   rtol=1e-5,
+                                   atol=1e-6)
+        torch.testing.assert_close(torch.from_numpy(rank_center),
+                                   center,
+                                   rtol=1e-5,
+                                   atol=1e-7)
 
 
 def test_student_learns_to_match_a_fixed_teacher():

@@ -41,12 +41,12 @@ class FreezeLastLayerHook(Hook):
                 p.grad = None
 
     def before_train(self, runner) -> None:
-        model = unwrapped_model(runner, type(self).__name__,
-                                'last_layer_parameters')
+        model = unwrapped_model(runner,
+                                type(self).__name__, 'last_layer_parameters')
         self._params = list(model.last_layer_parameters())
         wrappers = runner.optim_wrapper
-        wrappers = (wrappers.values() if hasattr(wrappers, 'values')
-                    else [wrappers])
+        wrappers = (wrappers.values()
+                    if hasattr(wrappers, 'values') else [wrappers])
         self._handles = [
             w.optimizer.register_step_pre_hook(self._drop_grads)
             for w in wrappers

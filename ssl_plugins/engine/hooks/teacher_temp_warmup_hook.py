@@ -32,8 +32,8 @@ class TeacherTempWarmupHook(Hook):
         self.warmup_epochs = warmup_epochs
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        model = unwrapped_model(runner, type(self).__name__,
-                                'set_teacher_temp')
+        model = unwrapped_model(runner,
+                                type(self).__name__, 'set_teacher_temp')
         temp = teacher_temperature(runner.epoch, self.warmup_epochs,
                                    self.warmup_temp, self.temp)
         model.set_teacher_temp(temp)

@@ -69,8 +69,9 @@ class DINO(BaseSelfSupervisor):
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         if not 0.0 <= base_momentum <= 1.0:
-            raise ValueError(f'DINO: base_momentum must be in [0, 1] (the '
-                             f'weight of the old teacher), got {base_momentum}')
+            raise ValueError(
+                f'DINO: base_momentum must be in [0, 1] (the '
+                f'weight of the old teacher), got {base_momentum}')
         self.base_momentum = base_momentum
         self.momentum = base_momentum
         self.num_global_views = num_global_views
@@ -113,7 +114,8 @@ class DINO(BaseSelfSupervisor):
         feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
         return neck(torch.cat(feats))
 
-    def loss(self, views: List[torch.Tensor],
+    def loss(self,
+             views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """DINO loss of a multi-crop batch (global views first)."""
         self._check_num_views(views, self.num_global_views)

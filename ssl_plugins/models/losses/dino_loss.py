@@ -43,13 +43,12 @@ class DINOLoss(BaseModule):
     def forward(self, student_out: torch.Tensor,
                 teacher_out: torch.Tensor) -> torch.Tensor:
         """Loss of stacked student (V*B, K) and teacher (T*B, K) outputs."""
-        return dino_loss(
-            student_out,
-            teacher_out,
-            self.center,
-            teacher_temp=self.teacher_temp,
-            student_temp=self.student_temp,
-            num_teacher_views=self.num_teacher_views)
+        return dino_loss(student_out,
+                         teacher_out,
+                         self.center,
+                         teacher_temp=self.teacher_temp,
+                         student_temp=self.student_temp,
+                         num_teacher_views=self.num_teacher_views)
 
     @torch.no_grad()
     def update_center(self, teacher_out: torch.Tensor) -> None:

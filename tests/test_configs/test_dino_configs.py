@@ -1,15 +1,19 @@
 """DINO ImageNet configs: they build, their multi-crop pipeline gives the
 paper's views, the blur radius is drawn per image, one step runs."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from PIL import ImageFilter
 
+from helpers import REPO
 from ssl_plugins.registry import MODELS, TRANSFORMS
 
-VIT = 'configs/dino/dino_vit-small-p16_8xb64-coslr-100e_in1k.py'
-RN50 = 'configs/dino/dino_resnet50_8xb64-coslr-100e_in1k.py'
+VIT = osp.join(REPO, 'configs/dino/'
+               'dino_vit-small-p16_8xb64-coslr-100e_in1k.py')
+RN50 = osp.join(REPO, 'configs/dino/dino_resnet50_8xb64-coslr-100e_in1k.py')
 
 
 def _multicrop(path):
@@ -32,11 +36,12 @@ def test_multicrop_views(path, n_local, scales):
     assert probs == [[('GaussianBlur', 1.0)],
                      [('GaussianBlur', 0.1), ('Solarize', 0.2)],
                      [('GaussianBlur', 0.5)]]
-    img = np.random.default_rng(0).integers(0, 256, (300, 260, 3),
+    img = np.random.default_rng(0).integers(0,
+                                            256, (300, 260, 3),
                                             dtype=np.uint8)
     views = crop.transform(dict(img=img))['img']
-    assert [v.shape for v in views] == [(224, 224, 3)] * 2 + [(96, 96, 3)
-                                                              ] * n_local
+    assert [v.shape
+            for v in views] == [(224, 224, 3)] * 2 + [(96, 96, 3)] * n_local
 
 
 def test_blur_radius_is_drawn_per_image(monkeypatch):

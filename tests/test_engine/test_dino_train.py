@@ -9,7 +9,9 @@ import torch
 
 from helpers import PYTHON, free_port, read_scalars, run_tool, train
 
-CONFIG = 'configs/dino/dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py'
+CONFIG = (
+    'configs/dino/'  # relative: the tools run in the repo root
+    'dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py')
 K = 4096
 
 
@@ -49,9 +51,13 @@ def test_tiny_run_and_exact_resume(full_run, fake_fmnist, tmp_path):
     assert min(losses[1:6]) < losses[0], losses[:6]
 
     # resume from the epoch-1 checkpoint in a fresh work dir
-    shutil.copytree(full, resumed, ignore=shutil.ignore_patterns(
-        'epoch_2.pth', '2026*', 'last_checkpoint'))
-    train(CONFIG, resumed, *_options(fake_fmnist),
+    shutil.copytree(full,
+                    resumed,
+                    ignore=shutil.ignore_patterns('epoch_2.pth', '2026*',
+                                                  'last_checkpoint'))
+    train(CONFIG,
+          resumed,
+          *_options(fake_fmnist),
           extra=['--resume', osp.join(resumed, 'epoch_1.pth')])
     a, b = _load(osp.join(full, 'epoch_2.pth')), _load(
         osp.join(resumed, 'epoch_2.pth'))
@@ -67,8 +73,8 @@ def test_tiny_run_and_exact_resume(full_run, fake_fmnist, tmp_path):
             assert torch.equal(torch.as_tensor(value),
                                torch.as_tensor(eb[idx][name])), (idx, name)
     ga, gb = a['optimizer']['param_groups'], b['optimizer']['param_groups']
-    assert [(g['lr'], g['weight_decay']) for g in ga] == [
-        (g['lr'], g['weight_decay']) for g in gb]
+    assert [(g['lr'], g['weight_decay'])
+            for g in ga] == [(g['lr'], g['weight_decay']) for g in gb]
     # logged schedules of the resumed epoch equal the uninterrupted ones
     for key in ('loss', 'teacher_temp', 'momentum', 'lr'):
         tail = dict(read_scalars(full, key))
@@ -84,8 +90,8 @@ def test_two_process_gloo_run(full_run, fake_fmnist, tmp_path):
     work = str(tmp_path / 'ddp')
     run_tool([
         PYTHON, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={free_port()}', 'tools/train.py', CONFIG, '--work-dir', work,
-        '--launcher', 'pytorch', '--cfg-options',
+        f'--master_port={free_port()}', 'tools/train.py', CONFIG, '--work-dir',
+        work, '--launcher', 'pytorch', '--cfg-options',
         *_options(fake_fmnist, 'train_dataloader.batch_size=4',
                   'train_cfg.max_epochs=2', 'train_dataloader.num_workers=0')
     ])
