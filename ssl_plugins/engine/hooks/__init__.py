@@ -10,3 +10,7 @@ __all__ = [
     'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook',
     'CollapseMonitorHook', 'KNNHook', 'SwAVQueueHook', 'FreezePrototypesHook'
 ]
+from .freeze_last_layer_hook import FreezeLastLayerHook  # noqa: E402
+from .teacher_temp_warmup_hook import TeacherTempWarmupHook  # noqa: E402
+
+__all__ += ['FreezeLastLayerHook', 'TeacherTempWarmupHook']

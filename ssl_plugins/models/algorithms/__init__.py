@@ -7,3 +7,5 @@ from .simsiam import SimSiam  # noqa: E402
 __all__ += ['BarlowTwins', 'SimSiam']
 from .swav import SwAV  # noqa: E402
 __all__ += ['SwAV']
+from .dino import DINO  # noqa: E402
+__all__ += ['DINO']

@@ -6,3 +6,5 @@ from .simsiam_loss import SimSiamLoss  # noqa: E402
 __all__ += ['BarlowTwinsLoss', 'SimSiamLoss']
 from .swav_loss import SwAVLoss  # noqa: E402
 __all__ += ['SwAVLoss']
+from .dino_loss import DINOLoss  # noqa: E402
+__all__ += ['DINOLoss']

@@ -1,3 +1,6 @@
 from .mlp_neck import MLPNeck
 
 __all__ = ['MLPNeck']
+from .dino_neck import DINONeck  # noqa: E402
+
+__all__ += ['DINONeck']

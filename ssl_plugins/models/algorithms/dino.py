@@ -1,0 +1,130 @@
+"""DINO: self-distillation with no labels (Caron et al., ICCV 2021)."""
+from typing import Dict, List, Optional
+
+import torch
+from torch import nn
+
+from ssl_plugins.registry import MODELS
+from .base import BaseSelfSupervisor
+from ..utils import MomentumTarget
+
+
+def disable_stochastic_layers(module: nn.Module) -> None:
+    """Set every dropout / drop-path probability inside ``module`` to 0.
+
+    The official teacher is built without drop-path (``vits.__dict__[arch]
+    (patch_size=...)``, drop_path_rate 0) while the student uses 0.1; our
+    teacher is a deep copy of the student, so its stochastic layers are
+    switched off here (the copy stays in train mode, as the official
+    teacher: its BatchNorms, in ResNets, use batch statistics).
+    """
+    for m in module.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.p = 0.0
+        elif hasattr(m, 'drop_prob'):  # mmcv / timm DropPath
+            m.drop_prob = 0.0
+
+
+@MODELS.register_module()
+class DINO(BaseSelfSupervisor):
+    """Student (backbone + ``DINONeck``) distilled from an EMA teacher.
+
+    ``views`` are the multi-crop views, the ``num_global_views`` (2) global
+    crops first. The teacher (``target.backbone``, ``target.neck`` in
+    checkpoints, also reachable as ``teacher``; same
+    architecture, no gradient, no drop-path) sees only the global crops under
+    ``no_grad``; the student sees all crops (one backbone call per
+    resolution, as the official ``MultiCropWrapper``). The loss and the
+    centre live in the head (``DINOHead`` -> ``DINOLoss``, centre buffer
+    ``head.loss_module.center``, saved with checkpoints); the centre is
+    updated from the teacher outputs right after the loss of each training
+    iteration (official order: the loss uses the centre of the previous
+    iterations).
+
+    The teacher follows ``xi <- tau xi + (1 - tau) theta`` once per
+    iteration, at the start of :meth:`loss` (right after the previous
+    optimizer step). ``tau`` is the paper's momentum, the weight of the *old*
+    teacher (mmengine's EMA ``momentum`` is ``1 - tau``);
+    ``TargetMomentumHook`` raises it from ``base_momentum`` = 0.996 to 1 by
+    cosine per iteration (§3.1, App. B). Without the hooks (a plain training
+    step) tau and the teacher temperature stay at their base values.
+
+    Args:
+        backbone (dict): e.g. mmpretrain ``VisionTransformer`` (ViT-S/16,
+            ``out_type='cls_token'``, drop_path_rate 0.1) or ``ResNet``.
+        neck (dict): ``DINONeck`` (3-layer MLP, 256 bottleneck, L2 norm,
+            weight-normalised last layer to 65536).
+        head (dict): ``DINOHead`` with ``DINOLoss``.
+        base_momentum (float): tau at iteration 0. Defaults to 0.996.
+        num_global_views (int): leading views the teacher sees (2).
+        **kwargs: passed to :class:`BaseSelfSupervisor`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 base_momentum: float = 0.996,
+                 num_global_views: int = 2,
+                 **kwargs):
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        if not 0.0 <= base_momentum <= 1.0:
+            raise ValueError(
+                f'DINO: base_momentum must be in [0, 1] (the '
+                f'weight of the old teacher), got {base_momentum}')
+        self.base_momentum = base_momentum
+        self.momentum = base_momentum
+        self.num_global_views = num_global_views
+        # checkpoint keys target.backbone.* / target.neck.* (the shared
+        # MomentumTarget layout, read by tools/knn_eval.py --source teacher)
+        self.target = MomentumTarget(self._student())
+        disable_stochastic_layers(self.target)
+
+    @property
+    def teacher(self) -> MomentumTarget:
+        """The teacher network (stored as ``target``)."""
+        return self.target
+
+    def _student(self) -> Dict[str, nn.Module]:
+        return dict(backbone=self.backbone, neck=self.neck)
+
+    def init_weights(self) -> None:
+        """Initialise the student, then start the teacher equal to it."""
+        super().init_weights()
+        self.teacher.copy_from(self._student())
+
+    # --- small public methods the hooks use -------------------------------
+    def set_momentum(self, tau: float) -> None:
+        """Set the current teacher momentum tau (``TargetMomentumHook``)."""
+        self.momentum = float(tau)
+
+    def set_teacher_temp(self, temp: float) -> None:
+        """Set the teacher temperature (``TeacherTempWarmupHook``)."""
+        self.head.set_teacher_temp(temp)
+
+    def last_layer_parameters(self) -> List[nn.Parameter]:
+        """Student's last projection layer (``FreezeLastLayerHook``)."""
+        return self.neck.last_layer_parameters()
+
+    # -----------------------------------------------------------------------
+    def _project(self, backbone: nn.Module, neck: nn.Module,
+                 views: List[torch.Tensor]) -> torch.Tensor:
+        feats = self.backbone_per_resolution(backbone, views)
+        # ResNet maps differ in size between resolutions: pool before cat
+        feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
+        return neck(torch.cat(feats))
+
+    def loss(self,
+             views: List[torch.Tensor],
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        """DINO loss of a multi-crop batch (global views first)."""
+        self._check_num_views(views, self.num_global_views)
+        if self.training:
+            self.teacher.update(self._student(), self.momentum)
+        global_views = views[:self.num_global_views]
+        with torch.no_grad():
+            teacher_out = self._project(self.teacher.backbone,
+                                        self.teacher.neck, global_views)
+        student_out = self._project(self.backbone, self.neck, views)
+        loss = self.head.loss(student_out, teacher_out)
+        return dict(loss=loss)
