@@ -82,6 +82,8 @@ def parse_args(argv=None):
                    help='source image H W for the pipeline section')
     p.add_argument('--ema-reps', type=int, default=20)
     p.add_argument('--json', help='also write the results here')
+    p.add_argument('--markdown', help='write the tables into this file '
+                   '(between the speed markers), e.g. docs/benchmarks.md')
     return p.parse_args(argv)
 
 
@@ -509,7 +511,68 @@ def main(argv=None):
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)
+    if args.markdown:
+        write_markdown(args.markdown, results, argv)
     return results
+
+
+BEGIN, END = '<!-- speed:begin -->', '<!-- speed:end -->'
+
+
+def write_markdown(path, results, argv=None):
+    env, cfg = results['env'], results['config']
+    cmd = ('OMP_NUM_THREADS=1 nice -n 10 python benchmarks/speed.py '
+           + ' '.join(sys.argv[1:] if argv is None else argv))
+    where = env.get('gpu', env['cpu'] + f' ({env["cpus"]} cores)')
+    lines = [BEGIN, '',
+             f'Measured {env["date"]} on {where}, device {env["device"]}, '
+             f'{env["threads"]} torch thread(s); torch {env["torch"]}, '
+             f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}. '
+             'Ours and mmpretrain\'s run interleaved in one process: read the '
+             'ratios, not the absolute times (the CPU machine is shared).',
+             '', '```', cmd, '```', '']
+    if 'train' in results:
+        lines += [f'Train iteration: backbone {cfg["arch"]}, '
+                  f'{cfg["img_size"]} px, batch {cfg["batch_size"]}, '
+                  f'projectors "{cfg["preset"]}", median of {cfg["iters"]} '
+                  f'iterations after {cfg["warmup"]} warm-up. First loss on '
+                  'our scale (same weights, same batch).', '',
+                  '| method | implementation | median s/iter | time ratio | '
+                  'peak MB | memory ratio | first-step loss |',
+                  '|---|---|---|---|---|---|---|']
+        for method, rows in results['train'].items():
+            for name, r in rows.items():
+                lines.append(
+                    f'| {method} | {name} | {r["median_s"]:.3f} | '
+                    f'{r["time_ratio"]:.2f} | {r["peak_mb"]:.0f} | '
+                    f'{r["mem_ratio"]:.2f} | {r["first_loss"]:.5f} |')
+        lines.append('')
+    if 'pipeline' in results:
+        lines += ['Data pipeline, CPU time per sample (ratio to mmpretrain\'s '
+                  'pipeline as its configs write it):', '',
+                  '| views | pipeline | ms/sample | ratio |', '|---|---|---|---|']
+        for name, rows in results['pipeline'].items():
+            for k, v in rows.items():
+                lines.append(f'| {name} | {k} | {v["ms_per_sample"]:.2f} | '
+                             f'{v["ratio"]:.2f} |')
+        lines.append('')
+    if 'ema' in results:
+        lines += ['EMA update of a ResNet-50 target (median):', '',
+                  '| implementation | ms | ratio to the loop |', '|---|---|---|']
+        for k, v in results['ema'].items():
+            lines.append(f'| {k} | {v["median_ms"]:.2f} | '
+                         f'{v["ratio_to_loop"]:.2f} |')
+        lines.append('')
+    lines.append(END)
+    block = '\n'.join(lines)
+    text = open(path).read() if os.path.exists(path) else ''
+    if BEGIN in text and END in text:
+        text = (text[:text.index(BEGIN)] + block
+                + text[text.index(END) + len(END):])
+    else:
+        text = (text.rstrip() + '\n\n' if text else '') + block + '\n'
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 if __name__ == '__main__':
