@@ -58,36 +58,27 @@ def adjust_saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Rotate the hue by ``shift`` (in turns, [-0.5, 0.5]) per sample."""
+    """Rotate the hue by ``shift`` (in turns, [-0.5, 0.5]) per sample.
+
+    RGB -> HSV (hue in turns), ``h <- (h + shift) mod 1``, HSV -> RGB with the
+    closed form ``c_n = v (1 - s clamp(min(k_n, 4 - k_n), 0, 1))``,
+    ``k_n = (n + 6h) mod 6`` for n = 5, 3, 1 (R, G, B): no per-sector table.
+    """
     r, g, b = x.unbind(dim=1)
     maxc, _ = x.max(dim=1)
     minc, _ = x.min(dim=1)
-    eqc = maxc == minc
-    cr = maxc - minc
-    ones = torch.ones_like(maxc)
-    s = cr / torch.where(eqc, ones, maxc)
-    cr_div = torch.where(eqc, ones, cr)
-    rc, gc, bc = (maxc - r) / cr_div, (maxc - g) / cr_div, (maxc - b) / cr_div
-    hr = (maxc == r) * (bc - gc)
-    hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
-    hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
-    h = torch.fmod((hr + hg + hb) / 6.0 + 1.0, 1.0)
-    h = torch.remainder(h + _per_sample(shift, x)[:, 0], 1.0)
-    # HSV -> RGB
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.to(torch.int64) % 6
-    p = (maxc * (1 - s)).clamp(0, 1)
-    q = (maxc * (1 - s * f)).clamp(0, 1)
-    t = (maxc * (1 - s * (1 - f))).clamp(0, 1)
-    v = maxc
-    table = torch.stack([
-        torch.stack([v, q, p, p, t, v], dim=1),
-        torch.stack([t, v, v, q, p, p], dim=1),
-        torch.stack([p, p, t, v, v, q], dim=1),
-    ], dim=1)  # (N, 3, 6, H, W)
-    idx = i.unsqueeze(1).unsqueeze(2).expand(-1, 3, 1, -1, -1)
-    return table.gather(2, idx).squeeze(2)
+    delta = maxc - minc
+    safe_delta = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(maxc == r, (g - b) / safe_delta,
+                    torch.where(maxc == g, 2.0 + (b - r) / safe_delta,
+                                4.0 + (r - g) / safe_delta))
+    h = torch.remainder(h / 6.0 + _per_sample(shift, x)[:, 0], 1.0)
+    s = delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc))
+    n = torch.tensor([5.0, 3.0, 1.0], device=x.device,
+                     dtype=x.dtype).view(1, 3, 1, 1)
+    k = torch.remainder(n + 6.0 * h.unsqueeze(1), 6.0)
+    ramp = torch.minimum(k, 4.0 - k).clamp_(0, 1)
+    return maxc.unsqueeze(1) * (1 - s.unsqueeze(1) * ramp)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
