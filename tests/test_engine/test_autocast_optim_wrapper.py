@@ -32,3 +32,12 @@ def test_losses_of_bf16_inputs_are_computed_in_fp32(loss):
     out = loss(p, z)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, loss(p.float(), z.float()))
+
+
+def test_barlow_twins_loss_stays_fp32_under_autocast():
+    from ssl_plugins.functional.barlow_twins import barlow_twins_loss
+    z1, z2 = torch.randn(16, 32), torch.randn(16, 32)
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        out = barlow_twins_loss(z1, z2)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, barlow_twins_loss(z1, z2))
