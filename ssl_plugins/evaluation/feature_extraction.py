@@ -61,8 +61,7 @@ def extract_features(backbone: torch.nn.Module,
                 torch.stack([s.gt_label.reshape(()) for s in
                              data['data_samples']]).cpu())
             if bar is not None:
-                for _ in range(inputs.shape[0]):
-                    bar.update()
+                bar.update(inputs.shape[0])  # one redraw per batch
     finally:
         backbone.train(was_training)
     return torch.cat(feats), torch.cat(labels)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# The collapse statistic of Fig. 2 lives with the other collapse diagnostics.
+from .collapse import normalized_embedding_std as normalized_output_std
+
 __all__ = [
     'negative_cosine_similarity', 'simsiam_loss', 'normalized_output_std'
 ]
@@ -60,18 +63,3 @@ def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor,
     """
     return 0.5 * negative_cosine_similarity(
         p1, z2) + 0.5 * negative_cosine_similarity(p2, z1)
-
-
-@torch.no_grad()
-def normalized_output_std(z: torch.Tensor) -> torch.Tensor:
-    """Mean over channels of the per-channel std of the L2-normalised outputs (paper Fig. 2, middle).
-
-    About ``1/sqrt(d)`` for well-spread outputs, 0 when they collapse to a constant.
-
-    Args:
-        z: ``(n, d)`` outputs (n >= 2).
-
-    Returns:
-        Scalar tensor.
-    """
-    return F.normalize(z.float(), dim=1).std(dim=0).mean()

@@ -1,6 +1,13 @@
-from .channels_last_hook import ChannelsLastHook
 from .fixed_lr_hook import FixedLrHook
 from .rng_state_hook import RNGStateHook
 from .target_momentum_hook import TargetMomentumHook
+from .collapse_monitor_hook import CollapseMonitorHook
+from .knn_hook import KNNHook
 
-__all__ = ['ChannelsLastHook', 'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook']
+__all__ = [
+    'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook',
+    'CollapseMonitorHook', 'KNNHook'
+]
+from .channels_last_hook import ChannelsLastHook  # noqa: E402
+
+__all__ += ['ChannelsLastHook']

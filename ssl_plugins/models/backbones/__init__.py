@@ -1,0 +1,3 @@
+from .vit_last_blocks import ViTLastBlocksClsToken
+
+__all__ = ['ViTLastBlocksClsToken']

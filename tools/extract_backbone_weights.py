@@ -1,0 +1,71 @@
+"""Write the backbone of a pretraining checkpoint as a tensors-only file.
+
+Examples::
+
+    # online backbone, mmpretrain keys (ResNet / VisionTransformer as built)
+    python tools/extract_backbone_weights.py work_dirs/byol/epoch_300.pth byol_r50.pth
+    # DINO's published weights are the teacher's
+    python tools/extract_backbone_weights.py dino.pth dino_vits16.pth --source teacher
+    # torchvision resnet50 (fc left out: set model.fc = nn.Identity())
+    python tools/extract_backbone_weights.py byol.pth byol_tv.pth --format torchvision
+
+The output loads with ``torch.load(path, weights_only=True)``. Use it in an
+mmpretrain config with
+``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from ssl_plugins.compat import UnsafeCheckpointError  # noqa: E402
+from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
+    SOURCE_PREFIXES, export_backbone, load_checkpoint_file)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Extract the backbone weights of a pretraining '
+        'checkpoint into a tensors-only file.')
+    parser.add_argument('checkpoint', help='pretraining checkpoint (.pth)')
+    parser.add_argument('out', help='output file (.pth)')
+    parser.add_argument(
+        '--source',
+        default='online',
+        choices=sorted(SOURCE_PREFIXES),
+        help='which backbone: online/student (keys backbone.*) or the '
+        'momentum copy target/teacher (BYOL, DINO). Default: online')
+    parser.add_argument(
+        '--format',
+        dest='fmt',
+        default='mmpretrain',
+        choices=['mmpretrain', 'torchvision'],
+        help='key names of the consumer: mmpretrain backbone as built, or '
+        'torchvision resnet* (trunk without fc). Default: mmpretrain')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        checkpoint = load_checkpoint_file(args.checkpoint)
+    except (FileNotFoundError, UnsafeCheckpointError, RuntimeError) as err:
+        raise SystemExit(str(err))
+    try:
+        weights = export_backbone(checkpoint, args.source, args.fmt)
+    except (KeyError, ValueError) as err:
+        raise SystemExit(f'{args.checkpoint}: {err.args[0]}')
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    torch.save(dict(weights), args.out)
+    n_params = sum(v.numel() for v in weights.values())
+    print(f'wrote {len(weights)} tensors ({n_params / 1e6:.2f}M values) of '
+          f'the {args.source} backbone in {args.fmt} format to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
