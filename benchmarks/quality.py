@@ -23,7 +23,6 @@ Example (what the lead runs: 10 min per method and implementation)::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import tempfile
@@ -227,14 +226,8 @@ def write_markdown(path, results, args, env, command):
                          f'{row["knn"][k]:.2f}' for k in ks) + ' |')
     lines += ['', END]
     block = '\n'.join(lines)
-    text = open(path).read() if osp.exists(path) else ''
-    if BEGIN in text and END in text:
-        text = (text[:text.index(BEGIN)] + block
-                + text[text.index(END) + len(END):])
-    else:
-        text = (text.rstrip() + '\n\n' if text else '') + block + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
+    from benchmarks.markdown import replace_block
+    replace_block(path, BEGIN, END, block)
 
 
 def main(argv=None):
@@ -243,7 +236,6 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     import ssl_plugins  # noqa: F401 (upstream fixes)
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from benchmarks.speed import environment
     init_default_scope('ssl_plugins')
@@ -272,7 +264,6 @@ def main(argv=None):
             print(f'pretraining {method} ({impl}) for {args.budget_min} min',
                   flush=True)
             model, info = pretrain(method, impl, args, root)
-            MMLogger.get_current_instance()
             row = dict(name=method, impl=impl, **info,
                        knn=knn_of_backbone(model, datasets, args))
             results.append(row)

@@ -565,14 +565,8 @@ def write_markdown(path, results, argv=None):
         lines.append('')
     lines.append(END)
     block = '\n'.join(lines)
-    text = open(path).read() if os.path.exists(path) else ''
-    if BEGIN in text and END in text:
-        text = (text[:text.index(BEGIN)] + block
-                + text[text.index(END) + len(END):])
-    else:
-        text = (text.rstrip() + '\n\n' if text else '') + block + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
+    from benchmarks.markdown import replace_block
+    replace_block(path, BEGIN, END, block)
 
 
 if __name__ == '__main__':
