@@ -85,3 +85,9 @@ def test_byol_trains_with_batched_augmentation():
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     log = model.train_step(_batch(n=8, side=16), wrapper)
     assert 0 <= float(log['loss']) <= 4
+
+
+def test_unknown_augment_key_is_named():
+    with pytest.raises(TypeError, match='blurr_prob'):
+        MODELS.build(dict(type='BatchedAugmentDataPreprocessor',
+                          view_augments=[dict(blurr_prob=0.5)]))

@@ -1,5 +1,6 @@
 """Data preprocessor that applies the photometric augmentations on the batch."""
-from typing import List, Optional, Sequence, Tuple, Union
+import inspect
+from typing import List, Optional, Sequence
 
 import torch
 from mmpretrain.models.utils import SelfSupDataPreprocessor
@@ -16,6 +17,13 @@ class BatchedPhotometricAugment(nn.Module):
     one random draw per sample (see :mod:`ssl_plugins.functional.photometric`).
 
     Args:
+        blur_kernel_size (int, optional): odd kernel side; defaults to the odd
+            number nearest 10% of the image side (23 for 224 px, as
+            BYOL/SimCLR).
+        solarize_threshold (float): threshold in [0, 1] (128/255 for uint8).
+        **sample_cfg: the draws' settings, arguments of
+            :func:`~ssl_plugins.functional.photometric.sample_photometric_params`
+            (defaults: BYOL's view 1):
         brightness, contrast, saturation (float): jitter strengths; factors
             uniform in ``[max(0, 1 - s), 1 + s]``.
         hue (float): hue shift uniform in ``[-hue, hue]`` turns.
@@ -23,52 +31,35 @@ class BatchedPhotometricAugment(nn.Module):
         grayscale_prob (float): probability of greyscale.
         blur_prob (float): probability of the Gaussian blur.
         blur_sigma (tuple): sigma range in pixels (uniform).
-        blur_kernel_size (int, optional): odd kernel side; defaults to the odd
-            number nearest 10% of the image side (23 for 224 px, as
-            BYOL/SimCLR).
         solarize_prob (float): probability of solarisation.
-        solarize_threshold (float): threshold in [0, 1] (128/255 for uint8).
     """
 
     def __init__(self,
-                 brightness: float = 0.4,
-                 contrast: float = 0.4,
-                 saturation: float = 0.2,
-                 hue: float = 0.1,
-                 jitter_prob: float = 0.8,
-                 grayscale_prob: float = 0.2,
-                 blur_prob: float = 1.0,
-                 blur_sigma: Tuple[float, float] = (0.1, 2.0),
                  blur_kernel_size: Optional[int] = None,
-                 solarize_prob: float = 0.0,
-                 solarize_threshold: float = 128 / 255):
+                 solarize_threshold: float = 128 / 255,
+                 **sample_cfg):
         super().__init__()
-        for name, p in dict(jitter_prob=jitter_prob,
-                            grayscale_prob=grayscale_prob,
-                            blur_prob=blur_prob,
-                            solarize_prob=solarize_prob).items():
-            if not 0 <= p <= 1:
+        try:  # the draws' settings are sample_photometric_params' arguments
+            bound = inspect.signature(sample_photometric_params).bind(
+                0, **sample_cfg)
+        except TypeError as e:
+            raise TypeError(f'BatchedPhotometricAugment: {e}') from None
+        bound.apply_defaults()
+        cfg = {k: v for k, v in bound.arguments.items()
+               if k not in ('n', 'device', 'generator')}
+        for name in ('jitter_prob', 'grayscale_prob', 'blur_prob',
+                     'solarize_prob'):
+            if not 0 <= cfg[name] <= 1:
                 raise ValueError(f'BatchedPhotometricAugment: {name} must be '
-                                 f'in [0, 1], got {p}')
-        for name, s in dict(brightness=brightness, contrast=contrast,
-                            saturation=saturation, hue=hue).items():
-            jitter_range(name, s)  # validates
+                                 f'in [0, 1], got {cfg[name]}')
+        for name in ('brightness', 'contrast', 'saturation', 'hue'):
+            jitter_range(name, cfg[name])  # validates
         if blur_kernel_size is not None and blur_kernel_size % 2 != 1:
             raise ValueError('BatchedPhotometricAugment: blur_kernel_size '
                              f'must be odd, got {blur_kernel_size}')
-        self.sample_cfg = dict(
-            brightness=brightness, contrast=contrast, saturation=saturation,
-            hue=hue, jitter_prob=jitter_prob, grayscale_prob=grayscale_prob,
-            blur_prob=blur_prob, blur_sigma=tuple(blur_sigma),
-            solarize_prob=solarize_prob)
+        self.sample_cfg = cfg
         self.blur_kernel_size = blur_kernel_size
         self.solarize_threshold = solarize_threshold
-
-    @staticmethod
-    def byol_view(blur_prob: float, solarize_prob: float, **kwargs) -> dict:
-        """BYOL's view settings (Table 6): view 1 blur 1.0 / solarize 0.0,
-        view 2 blur 0.1 / solarize 0.2."""
-        return dict(kwargs, blur_prob=blur_prob, solarize_prob=solarize_prob)
 
     def kernel_size(self, side: int) -> int:
         if self.blur_kernel_size is not None:
