@@ -171,33 +171,44 @@ def sample_photometric_params(
 
 
 def apply_photometric(x: torch.Tensor, params: Dict[str, torch.Tensor],
-                      kernel_size: int, solarize_threshold: float = 0.5
-                      ) -> torch.Tensor:
+                      kernel_size: int, solarize_threshold: float = 0.5,
+                      masked: Optional[bool] = None) -> torch.Tensor:
     """Apply :func:`sample_photometric_params`' draws to ``x`` (N, 3, H, W).
 
     Order, as BYOL/SimCLR: colour jitter (its four ops in each sample's own
-    order), greyscale, blur, solarize. Each op touches only the samples that
-    draw it (the others are returned unchanged, bit for bit).
+    order), greyscale, blur, solarize. Samples that do not draw an op are
+    left unchanged by it.
+
+    Two equivalent strategies: ``masked=False`` runs each op on the subset of
+    samples that draw it (least arithmetic: the CPU default); ``masked=True``
+    runs it on the whole batch and keeps the result where drawn
+    (``torch.where``), which needs no data-dependent shapes, hence no
+    host-device synchronisation (the CUDA default).
     """
     if x.dim() != 4 or x.shape[1] != 3:
         raise ValueError(f'apply_photometric expects (N, 3, H, W) RGB in '
                          f'[0, 1], got shape {tuple(x.shape)}')
-    x = x.clone()
+    if masked is None:
+        masked = x.is_cuda
+
+    def apply(x, draw, fn):
+        if masked:
+            return torch.where(draw.view(-1, 1, 1, 1), fn(x, slice(None)), x)
+        sel = draw.nonzero(as_tuple=True)[0]
+        if sel.numel():
+            x = x.clone() if x is orig else x
+            x[sel] = fn(x[sel], sel)
+        return x
+
+    orig = x
     jitter = params['jitter']
     for pos in range(4):
         for j, (key, op) in enumerate(zip(_JITTER_KEYS, _JITTER_OPS)):
-            sel = (jitter & (params['order'][:, pos] == j)).nonzero(
-                as_tuple=True)[0]
-            if sel.numel():
-                x[sel] = op(x[sel], params[key][sel])
-    for key in ('grayscale', 'blur', 'solarize'):
-        sel = params[key].nonzero(as_tuple=True)[0]
-        if not sel.numel():
-            continue
-        if key == 'grayscale':
-            x[sel] = grayscale(x[sel])
-        elif key == 'blur':
-            x[sel] = gaussian_blur(x[sel], params['sigma'][sel], kernel_size)
-        else:
-            x[sel] = solarize(x[sel], solarize_threshold)
+            x = apply(x, jitter & (params['order'][:, pos] == j),
+                      lambda v, idx, op=op, key=key: op(v, params[key][idx]))
+    x = apply(x, params['grayscale'], lambda v, idx: grayscale(v))
+    x = apply(x, params['blur'], lambda v, idx: gaussian_blur(
+        v, params['sigma'][idx], kernel_size))
+    x = apply(x, params['solarize'],
+              lambda v, idx: solarize(v, solarize_threshold))
     return x

@@ -139,3 +139,16 @@ def test_bad_inputs_are_named():
         P.gaussian_blur(_imgs(), torch.ones(6), 4)
     with pytest.raises(ValueError, match=r'\(N, 3, H, W\)'):
         P.apply_photometric(torch.rand(2, 1, 4, 4), {}, 3)
+
+
+def test_masked_strategy_equals_subset_strategy():
+    """The sync-free (torch.where) path gives the subset path's values."""
+    x = _imgs(n=48, side=16, seed=2)
+    params = P.sample_photometric_params(
+        48, jitter_prob=0.7, grayscale_prob=0.3, blur_prob=0.5,
+        solarize_prob=0.4, generator=torch.Generator().manual_seed(5))
+    subset = P.apply_photometric(x, params, 5, masked=False)
+    masked = P.apply_photometric(x, params, 5, masked=True)
+    torch.testing.assert_close(masked, subset, atol=1e-6, rtol=0)
+    assert not torch.equal(subset, x)  # the input is not modified in place
+    assert torch.equal(x, _imgs(n=48, side=16, seed=2))
