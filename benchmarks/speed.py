@@ -189,15 +189,17 @@ def build_pair(method, args):
     if args.bf16:
         import copy
         variants['ours+bf16'] = copy.deepcopy(ours)
+    if args.channels_last and args.bf16:
+        variants['ours+channels_last+bf16'] = copy.deepcopy(ours)
     models.update(variants)
     out = {}
     for name, model in models.items():
         model.to(args.device).train()
-        if name.endswith('channels_last'):
+        if 'channels_last' in name:
             model.to(memory_format=torch.channels_last)
         optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
                                 weight_decay=1e-4)
-        if name.endswith('bf16'):
+        if name.endswith('bf16'):  # AutocastOptimWrapper
             from ssl_plugins.engine.optimizers import AutocastOptimWrapper
             wrapper = AutocastOptimWrapper(optimizer=optim)
         else:
@@ -216,7 +218,7 @@ def bench_train(method, args):
     MessageHub.get_current_instance().update_info('max_iters', total)
     data = make_batch(method, args.batch_size, args.img_size, args.device,
                       args.seed)
-    if any(k.endswith('channels_last') for k in models):
+    if any('channels_last' in k for k in models):
         data_cl = dict(data, inputs=[
             v.contiguous(memory_format=torch.channels_last)
             for v in data['inputs']])
@@ -227,7 +229,7 @@ def bench_train(method, args):
         order = names if it % 2 == 0 else names[::-1]
         for name in order:
             model, wrapper = models[name]
-            batch = data_cl if name.endswith('channels_last') else data
+            batch = data_cl if 'channels_last' in name else data
             measure_mem = it == args.warmup
             if measure_mem:
                 mem = PeakMemory(args.device).__enter__()
@@ -488,13 +490,13 @@ def main(argv=None):
         results['train'] = {}
         print('\nTrain iteration (median after warm-up; targets: time <= 0.8x'
               ', memory <= 1.0x mmpretrain)')
-        print(f'  {"method":<14}{"impl":<20}{"median s":>10}{"ratio":>8}'
+        print(f'  {"method":<14}{"impl":<26}{"median s":>10}{"ratio":>8}'
               f'{"peak MB":>10}{"ratio":>8}{"first loss":>12}')
         for method in args.methods:
             res = bench_train(method, args)
             results['train'][method] = res
             for name, r in res.items():
-                print(f'  {method:<14}{name:<20}{r["median_s"]:>10.4f}'
+                print(f'  {method:<14}{name:<26}{r["median_s"]:>10.4f}'
                       f'{r["time_ratio"]:>8.2f}{r["peak_mb"]:>10.1f}'
                       f'{r["mem_ratio"]:>8.2f}{r["first_loss"]:>12.5f}',
                       flush=True)
