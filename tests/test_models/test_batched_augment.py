@@ -91,3 +91,26 @@ def test_unknown_augment_key_is_named():
     with pytest.raises(TypeError, match='blurr_prob'):
         MODELS.build(dict(type='BatchedAugmentDataPreprocessor',
                           view_augments=[dict(blurr_prob=0.5)]))
+
+
+def test_batched_aug_config_builds_and_trains_a_step(fake_fmnist):
+    from mmengine.config import Config
+    from mmengine.dataset import default_collate
+    from mmengine.optim import OptimWrapper
+    from ssl_plugins.registry import DATASETS
+    import os.path as osp
+    from helpers import REPO
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/byol/byol_resnet18-w32-s2_1xb256-coslr-3e_'
+        'fashion-mnist_batched-aug.py'))
+    pre = cfg.model.data_preprocessor
+    assert pre.type == 'BatchedAugmentDataPreprocessor'
+    assert [v.solarize_prob for v in pre.view_augments] == [0.0, 0.2]
+    cfg.train_dataloader.dataset.data_root = fake_fmnist
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = default_collate([dataset[i] for i in range(8)])
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    log = model.train_step(batch, wrapper)
+    assert 0 <= float(log['loss']) <= 4
