@@ -42,12 +42,10 @@ model = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='LARS', lr=3.2, momentum=0.9, weight_decay=1.5e-6),
-    paramwise_cfg=dict(
-        custom_keys={
-            'bn': dict(decay_mult=0, lars_exclude=True),
-            'bias': dict(decay_mult=0, lars_exclude=True),
-            'downsample.1': dict(decay_mult=0, lars_exclude=True),
-        }))
+    # biases and all BN parameters (ndim <= 1, the projector's/predictor's
+    # BN included): no weight decay, no LARS adaptation (BYOL §3.3)
+    constructor='BiasNormExcludedOptimWrapperConstructor',
+    paramwise_cfg=dict(bias_norm_lr_mult=1.0))
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10,
