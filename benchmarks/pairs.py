@@ -122,6 +122,40 @@ def barlow_twins(backbone: dict, channels: int, proj: Dict[str, int]):
     return ours, theirs, lambda theirs_loss: theirs_loss
 
 
+def swav(backbone: dict, channels: int, proj: Dict[str, int]):
+    hid, out = proj.get('swav_hid', 2048), proj.get('swav_out', 128)
+    k = proj.get('swav_prototypes', 3000)
+    pre_ours, pre_theirs = _preprocessors()
+    ours = dict(
+        type='SwAV', data_preprocessor=pre_ours, backbone=backbone,
+        neck=dict(type='MLPNeck', in_channels=channels, hid_channels=hid,
+                  out_channels=out, num_layers=2),
+        head=dict(type='SwAVHead', feat_dim=out, num_prototypes=k,
+                  loss=dict(type='SwAVLoss', crops_for_assign=(0, 1),
+                            temperature=0.1, epsilon=0.05, num_iters=3)))
+    theirs = dict(
+        type='mmpretrain.SwAV', data_preprocessor=pre_theirs,
+        backbone=backbone,
+        neck=dict(type='mmpretrain.SwAVNeck', in_channels=channels,
+                  hid_channels=hid, out_channels=out, with_avg_pool=True,
+                  norm_cfg=dict(type='BN1d')),
+        head=dict(type='mmpretrain.SwAVHead',
+                  loss=dict(type='mmpretrain.SwAVLoss', feat_dim=out,
+                            sinkhorn_iterations=3, epsilon=0.05,
+                            temperature=0.1, crops_for_assign=[0, 1],
+                            num_crops=[2, 6], num_prototypes=k)))
+    return ours, theirs, lambda theirs_loss: theirs_loss
+
+
+#: mmpretrain parameter names in our order, where registration orders
+#: differ (SwAVNeck registers its BN before the Linear layers around it).
+THEIR_ORDER = {
+    ('mmpretrain.SwAVNeck', 'neck'): [
+        'projection_neck.0.weight', 'projection_neck.0.bias', 'norm.weight',
+        'norm.bias', 'projection_neck.3.weight', 'projection_neck.3.bias'],
+}
+
+
 #: method -> (builder, crop sides relative to the backbone's image side,
 #: number of views per side). Two views of the full side for the 2-view
 #: methods.
@@ -129,6 +163,8 @@ METHODS: Dict[str, Tuple[Callable, Tuple[Tuple[float, int], ...]]] = {
     'byol': (byol, ((1.0, 2), )),
     'simsiam': (simsiam, ((1.0, 2), )),
     'barlow_twins': (barlow_twins, ((1.0, 2), )),
+    # SwAV multi-crop 2 + 6 (224 + 96 px on ImageNet, 28 + 12 here).
+    'swav': (swav, ((1.0, 2), (96 / 224, 6))),
 }
 
 #: Projector sizes: 'paper' (BYOL 4096/256, SimSiam 2048/512, Barlow Twins
@@ -136,23 +172,35 @@ METHODS: Dict[str, Tuple[Callable, Tuple[Tuple[float, int], ...]]] = {
 PRESETS = {'paper': {}, 'fmnist': dict(barlow_dim=2048)}
 
 
-def copy_parameters(src: nn.Module, dst: nn.Module) -> None:
-    """Copy ``src``'s backbone/neck/head parameters into ``dst`` in order.
+def matched_parameters(src: nn.Module, dst: nn.Module, part: str):
+    """Parameters of ``src.<part>`` and the matching ones of ``dst.<part>``.
 
-    Both implementations register the same layers in the same order (our
-    ``MLPNeck``'s ``mlp.0``, ``mlp.1``... are mmpretrain's ``fc0``, ``bn0``...),
-    so parameters are matched by position within each part, and every pair
-    must have the same shape.
+    Both implementations register the same layers (our ``MLPNeck``'s
+    ``mlp.0``, ``mlp.1``... are mmpretrain's ``fc0``, ``bn0``...), mostly in
+    the same order; :data:`THEIR_ORDER` lists mmpretrain's names where the
+    order differs. Every pair must have the same shape.
     """
+    module = getattr(dst, part)
+    a = list(getattr(src, part).parameters())
+    names = THEIR_ORDER.get((f'mmpretrain.{type(module).__name__}', part))
+    if names:
+        params = dict(module.named_parameters())
+        b = [params[n] for n in names]
+    else:
+        b = list(module.parameters())
+    if len(a) != len(b):
+        raise ValueError(f'{part}: {len(a)} parameters in ours but '
+                         f'{len(b)} in mmpretrain\'s')
+    for i, (p, q) in enumerate(zip(a, b)):
+        if p.shape != q.shape:
+            raise ValueError(f'{part} parameter {i}: shape '
+                             f'{tuple(p.shape)} vs {tuple(q.shape)}')
+    return a, b
+
+
+def copy_parameters(src: nn.Module, dst: nn.Module) -> None:
+    """Copy ``src``'s backbone/neck/head parameters into ``dst``."""
     for part in ('backbone', 'neck', 'head'):
-        a = list(getattr(src, part).parameters())
-        b = list(getattr(dst, part).parameters())
-        if len(a) != len(b):
-            raise ValueError(f'{part}: {len(a)} parameters in ours but '
-                             f'{len(b)} in mmpretrain\'s')
         with torch.no_grad():
-            for i, (p, q) in enumerate(zip(a, b)):
-                if p.shape != q.shape:
-                    raise ValueError(f'{part} parameter {i}: shape '
-                                     f'{tuple(p.shape)} vs {tuple(q.shape)}')
+            for p, q in zip(*matched_parameters(src, dst, part)):
                 q.copy_(p)

@@ -6,21 +6,19 @@ import copy
 import pytest
 import torch
 
-from benchmarks.pairs import METHODS, copy_parameters
+from benchmarks.pairs import METHODS, copy_parameters, matched_parameters
 from ssl_plugins.registry import MODELS
 
 BACKBONE = dict(type='mmpretrain.ResNet_CIFAR', depth=18, stem_channels=8,
                 base_channels=8, strides=(2, 2, 2, 2),
                 norm_cfg=dict(type='BN'))
 PROJ = dict(byol_hid=32, byol_out=16, simsiam_dim=32, simsiam_pred=8,
-            barlow_dim=32)
+            barlow_dim=32, swav_hid=32, swav_out=16, swav_prototypes=10)
 
 
-def _batch(n=8, side=16):
-    g = torch.Generator().manual_seed(1)
-    return dict(inputs=[torch.randint(0, 256, (n, 3, side, side),
-                                      generator=g, dtype=torch.uint8)
-                        for _ in range(2)], data_samples=None)
+def _batch(method, n=8, side=16):
+    from benchmarks.speed import make_batch
+    return make_batch(method, n, side, 'cpu', seed=1)
 
 
 @pytest.mark.parametrize('method', sorted(METHODS))
@@ -41,13 +39,12 @@ def test_same_loss_and_same_step(method):
     for name, model, lr in (('ours', ours, 0.1), ('theirs', theirs,
                                                   0.1 * slope)):
         wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=lr))
-        losses[name] = float(model.train_step(_batch(), wrapper)['loss'])
+        losses[name] = float(model.train_step(_batch(method), wrapper)['loss'])
     assert losses['ours'] == pytest.approx(to_our_scale(losses['theirs']),
                                            abs=1e-5)
     # after one SGD step the weights still agree: same gradients
     for part in ('backbone', 'neck', 'head'):
-        for p, q in zip(getattr(ours, part).parameters(),
-                        getattr(theirs, part).parameters()):
+        for p, q in zip(*matched_parameters(ours, theirs, part)):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
 
 
