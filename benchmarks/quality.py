@@ -256,7 +256,10 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     rnd = MODELS.build(base_cfg.model)
     rnd.init_weights()
-    results.append(dict(name='random init (ResNet-18-w32-s2)', impl='-',
+    # the init depends on the config (zero_init_residual differs: BYOL's
+    # False, SimSiam's / Barlow Twins' True), so the row names it
+    results.append(dict(name=f'random init ({args.methods[0]} config)',
+                        impl='-',
                         knn=knn_of_backbone(rnd, datasets, args)))
     print(results[-1], flush=True)
     for method in args.methods:
