@@ -33,6 +33,8 @@ def negative_cosine_similarity(p: torch.Tensor,
         raise ValueError(
             'negative_cosine_similarity expects two (batch, dim) tensors of equal shape, '
             f'got {tuple(p.shape)} and {tuple(z.shape)}')
+    if p.dtype in (torch.float16, torch.bfloat16):  # fp32 under autocast
+        p, z = p.float(), z.float()
     return -F.cosine_similarity(p, z.detach(), dim=1).mean()
 
 

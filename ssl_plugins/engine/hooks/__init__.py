@@ -1,16 +1,16 @@
-from .fixed_lr_hook import FixedLrHook
-from .rng_state_hook import RNGStateHook
-from .target_momentum_hook import TargetMomentumHook
+from .channels_last_hook import ChannelsLastHook
 from .collapse_monitor_hook import CollapseMonitorHook
-from .knn_hook import KNNHook
-from .swav_queue_hook import SwAVQueueHook
+from .fixed_lr_hook import FixedLrHook
+from .freeze_last_layer_hook import FreezeLastLayerHook
 from .freeze_prototypes_hook import FreezePrototypesHook
+from .knn_hook import KNNHook
+from .rng_state_hook import RNGStateHook
+from .swav_queue_hook import SwAVQueueHook
+from .target_momentum_hook import TargetMomentumHook
+from .teacher_temp_warmup_hook import TeacherTempWarmupHook
 
 __all__ = [
-    'FixedLrHook', 'RNGStateHook', 'TargetMomentumHook',
-    'CollapseMonitorHook', 'KNNHook', 'SwAVQueueHook', 'FreezePrototypesHook'
+    'ChannelsLastHook', 'CollapseMonitorHook', 'FixedLrHook',
+    'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook', 'RNGStateHook',
+    'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook'
 ]
-from .freeze_last_layer_hook import FreezeLastLayerHook  # noqa: E402
-from .teacher_temp_warmup_hook import TeacherTempWarmupHook  # noqa: E402
-
-__all__ += ['FreezeLastLayerHook', 'TeacherTempWarmupHook']

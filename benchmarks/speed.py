@@ -1,0 +1,575 @@
+#!/usr/bin/env python
+"""Speed and memory of ssl_plugins vs mmpretrain 1.2, side by side in one run.
+
+Sections (``--sections``):
+
+- ``train``: for each method, ours and mmpretrain's implementation on the
+  same backbone, projector, loss, batch, views, seed and weights; one
+  training iteration = data preprocessor + forward + backward + optimizer
+  step (+ the per-iteration momentum schedule: our ``TargetMomentumHook``'s
+  call, mmpretrain's ``CosineEMA`` reading the MessageHub). The two run
+  interleaved (alternating which goes first), so the ratio ours/theirs is
+  measured under the same machine load. Reports the median iteration time
+  after warm-up, the ratio, the peak memory of a step and the loss of the
+  first step of both (on our scale).
+- ``pipeline``: CPU time per sample of the data pipelines, ours
+  (``MultiCrop`` + per-view photometric ops) vs mmpretrain's
+  (``MultiView`` of ``RandomResizedCrop`` + ``RandomFlip`` + the same
+  photometric ops), for BYOL's two views and SwAV's 2x224 + 6x96
+  multi-crop; and ours with the photometric ops moved to the batched data
+  preprocessor (the loader only crops and flips).
+- ``ema``: one EMA update of a ResNet-50 target, ours (one foreach op) vs a
+  per-parameter loop vs mmengine's ``CosineEMA.update_parameters``
+  (mmpretrain's BYOL).
+
+Peak memory: on CUDA, ``max_memory_allocated`` during the step minus the
+allocation before it; on CPU, the process's peak RSS during the step
+(``VmHWM`` after resetting it through ``/proc/self/clear_refs``) minus the RSS
+before it. Both plus the bytes of the model's resident state (parameters,
+gradients, buffers, optimizer state), so that the figure is this model's own
+peak even though both models live in the process. On CPU the script re-runs
+itself with ``MALLOC_MMAP_THRESHOLD_`` fixed so freed tensors go back to the
+OS and do not hide the next model's allocations.
+
+Example (CPU, one thread, Fashion-MNIST-sized network)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/speed.py --threads 1
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+
+MMAP_ENV = 'MALLOC_MMAP_THRESHOLD_'
+
+
+def parse_args(argv=None):
+    from benchmarks.pairs import BACKBONES, METHODS, PRESETS
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--sections', nargs='+', default=['train', 'pipeline',
+                                                     'ema'],
+                   choices=['train', 'pipeline', 'ema'])
+    p.add_argument('--methods', nargs='+', default=list(METHODS),
+                   choices=list(METHODS))
+    p.add_argument('--device', default='cpu', help='cpu or cuda')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch intra-op threads (1 on a shared machine)')
+    p.add_argument('--arch', choices=list(BACKBONES), default=None,
+                   help='default: resnet18-w32-s2 on CPU, resnet18 on CUDA')
+    p.add_argument('--img-size', type=int, default=None,
+                   help='global view side; default: the backbone\'s')
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='default 64 on CPU, 128 on CUDA')
+    p.add_argument('--preset', choices=list(PRESETS), default=None,
+                   help='projector sizes; default fmnist on CPU, paper on '
+                   'CUDA')
+    p.add_argument('--iters', type=int, default=10,
+                   help='timed iterations per implementation')
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--channels-last', action='store_true',
+                   help='also time ours with channels_last memory format')
+    p.add_argument('--bf16', action='store_true',
+                   help='also time ours under bf16 autocast')
+    p.add_argument('--pipeline-samples', type=int, default=40)
+    p.add_argument('--pipeline-img', type=int, nargs=2, default=[375, 500],
+                   help='source image H W for the pipeline section')
+    p.add_argument('--ema-reps', type=int, default=20)
+    p.add_argument('--json', help='also write the results here')
+    p.add_argument('--markdown', help='write the tables into this file '
+                   '(between the speed markers), e.g. docs/benchmarks.md')
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------- memory
+def _status_kb(key: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+class PeakMemory:
+    """Peak extra memory (bytes) of a block, CPU (RSS) or CUDA."""
+
+    def __init__(self, device):
+        self.cuda = str(device).startswith('cuda')
+
+    def __enter__(self):
+        import torch
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.start = torch.cuda.memory_allocated()
+        else:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # reset VmHWM to the current RSS
+            self.start = _status_kb('VmRSS') * 1024
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+        if self.cuda:
+            torch.cuda.synchronize()
+            self.peak = torch.cuda.max_memory_allocated() - self.start
+        else:
+            self.peak = _status_kb('VmHWM') * 1024 - self.start
+        return False
+
+
+def state_bytes(model, optimizer) -> int:
+    """Bytes of parameters, gradients, buffers and optimizer state."""
+    import torch
+    seen, total = set(), 0
+
+    def add(t):
+        nonlocal total
+        if isinstance(t, torch.Tensor):
+            key = t.untyped_storage().data_ptr()
+            if key not in seen:
+                seen.add(key)
+                total += t.untyped_storage().nbytes()
+
+    for p in model.parameters():
+        add(p)
+        add(p.grad)
+    for b in model.buffers():
+        add(b)
+    for state in optimizer.state.values():
+        for v in state.values():
+            add(v)
+    return total
+
+
+# ----------------------------------------------------------------- train
+def _sync(device):
+    import torch
+    if str(device).startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def make_batch(method, batch_size, img_size, device, seed):
+    import torch
+    from benchmarks.pairs import METHODS
+    g = torch.Generator().manual_seed(seed)
+    views = []
+    for rel, n in METHODS[method][1]:
+        side = max(8, int(round(img_size * rel)))
+        views += [torch.randint(0, 256, (batch_size, 3, side, side),
+                                generator=g, dtype=torch.uint8)
+                  for _ in range(n)]
+    return dict(inputs=[v.to(device) for v in views], data_samples=None)
+
+
+def build_pair(method, args):
+    import torch
+    from mmengine.optim import OptimWrapper
+    from benchmarks.pairs import BACKBONES, METHODS, PRESETS, copy_parameters
+    from ssl_plugins.registry import MODELS
+    backbone, channels, _ = BACKBONES[args.arch]
+    ours_cfg, theirs_cfg, to_our_scale = METHODS[method][0](
+        backbone, channels, PRESETS[args.preset])
+    torch.manual_seed(args.seed)
+    ours = MODELS.build(ours_cfg)
+    ours.init_weights()
+    theirs = MODELS.build(theirs_cfg)
+    copy_parameters(ours, theirs)
+    models = {'ours': ours, 'mmpretrain': theirs}
+    variants = {}
+    if args.channels_last:
+        import copy
+        variants['ours+channels_last'] = copy.deepcopy(ours)
+    if args.bf16:
+        import copy
+        variants['ours+bf16'] = copy.deepcopy(ours)
+    if args.channels_last and args.bf16:
+        variants['ours+channels_last+bf16'] = copy.deepcopy(ours)
+    models.update(variants)
+    out = {}
+    for name, model in models.items():
+        model.to(args.device).train()
+        if 'channels_last' in name:
+            model.to(memory_format=torch.channels_last)
+        optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
+                                weight_decay=1e-4)
+        if name.endswith('bf16'):  # AutocastOptimWrapper
+            from ssl_plugins.engine.optimizers import AutocastOptimWrapper
+            wrapper = AutocastOptimWrapper(optimizer=optim)
+        else:
+            wrapper = OptimWrapper(optimizer=optim)
+        out[name] = (model, wrapper)
+    return out, to_our_scale
+
+
+def bench_train(method, args):
+    import torch
+    from mmengine.logging import MessageHub
+    from ssl_plugins.functional.ema import cosine_momentum
+    models, to_our_scale = build_pair(method, args)
+    total = args.warmup + args.iters
+    # mmpretrain's CosineEMA reads max_iters from the MessageHub each update.
+    MessageHub.get_current_instance().update_info('max_iters', total)
+    data = make_batch(method, args.batch_size, args.img_size, args.device,
+                      args.seed)
+    if any('channels_last' in k for k in models):
+        data_cl = dict(data, inputs=[
+            v.contiguous(memory_format=torch.channels_last)
+            for v in data['inputs']])
+    times = {k: [] for k in models}
+    first_loss, peak = {}, {}
+    names = list(models)
+    for it in range(total):
+        order = names if it % 2 == 0 else names[::-1]
+        for name in order:
+            model, wrapper = models[name]
+            batch = data_cl if 'channels_last' in name else data
+            measure_mem = it == args.warmup
+            if measure_mem:
+                mem = PeakMemory(args.device).__enter__()
+            _sync(args.device)
+            t0 = time.perf_counter()
+            if hasattr(model, 'set_momentum'):  # TargetMomentumHook's call
+                model.set_momentum(cosine_momentum(model.base_momentum, it,
+                                                   total))
+            log_vars = model.train_step(batch, wrapper)
+            _sync(args.device)
+            dt = time.perf_counter() - t0
+            if measure_mem:
+                mem.__exit__(None, None, None)
+                peak[name] = mem.peak + state_bytes(model,
+                                                    wrapper.optimizer)
+            if it == 0:
+                loss = float(log_vars['loss'])
+                first_loss[name] = (to_our_scale(loss)
+                                    if name == 'mmpretrain' else loss)
+            if it >= args.warmup:
+                times[name].append(dt)
+    res = {}
+    for name in names:
+        med = statistics.median(times[name])
+        res[name] = dict(median_s=med, peak_mb=peak[name] / 2**20,
+                         first_loss=first_loss[name])
+    base = res['mmpretrain']
+    for name in names:
+        res[name]['time_ratio'] = res[name]['median_s'] / base['median_s']
+        res[name]['mem_ratio'] = res[name]['peak_mb'] / base['peak_mb']
+    return res
+
+
+# -------------------------------------------------------------- pipeline
+def _photometric(blur_prob, solarize_prob):
+    # BYOL's view pipelines (Grill et al. 2020, Table 6), as mmpretrain's
+    # imagenet_bs32_byol.py writes them.
+    return [
+        dict(type='RandomApply', prob=0.8, transforms=[
+            dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                 saturation=0.2, hue=0.1)]),
+        dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+             channel_weights=(0.114, 0.587, 0.2989)),
+        dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+             magnitude_std='inf', prob=blur_prob),
+        dict(type='Solarize', thr=128, prob=solarize_prob),
+    ]
+
+
+def pipelines():
+    """name -> (ours, mmpretrain's as configured, mmpretrain's with cv2)."""
+    v1, v2 = _photometric(1.0, 0.0), _photometric(0.1, 0.2)
+
+    def rrc(size, scale, backend):
+        return [dict(type='RandomResizedCrop', scale=size, crop_ratio_range=scale,
+                     interpolation='bicubic', backend=backend),
+                dict(type='RandomFlip', prob=0.5)]
+
+    out = {}
+    # BYOL two views of 224.
+    ours = [dict(type='MultiCrop', num_crops=(1, 1), crop_sizes=(224, 224),
+                 crop_scales=((0.08, 1.), (0.08, 1.)), transforms=[v1, v2],
+                 interpolation='bicubic')]
+    ours_crop = [dict(ours[0], transforms=[[], []])]
+    theirs = {b: [dict(type='MultiView', num_views=[1, 1],
+                       transforms=[rrc(224, (0.08, 1.), b) + v1,
+                                   rrc(224, (0.08, 1.), b) + v2])]
+              for b in ('pillow', 'cv2')}
+    out['2x224 (BYOL)'] = (ours, ours_crop, theirs)
+    # SwAV multi-crop 2x224 + 6x96 (scales 0.14-1 and 0.05-0.14).
+    swav = _photometric(0.5, 0.0)[:3]
+    ours = [dict(type='MultiCrop', num_crops=(2, 6), crop_sizes=(224, 96),
+                 crop_scales=((0.14, 1.), (0.05, 0.14)),
+                 transforms=[swav, swav], interpolation='bicubic')]
+    ours_crop = [dict(ours[0], transforms=[[], []])]
+    theirs = {b: [dict(type='MultiView', num_views=[2, 6],
+                       transforms=[rrc(224, (0.14, 1.), b) + swav,
+                                   rrc(96, (0.05, 0.14), b) + swav])]
+              for b in ('pillow', 'cv2')}
+    out['2x224+6x96 (SwAV)'] = (ours, ours_crop, theirs)
+    return out
+
+
+def bench_pipeline(args):
+    import cv2
+    import numpy as np
+    from mmengine.dataset import Compose
+    from ssl_plugins.registry import TRANSFORMS  # noqa: F401 (scope)
+    rng = np.random.default_rng(args.seed)
+    h, w = args.pipeline_img
+    # A smooth random image (upsampled low-resolution noise); the decode is
+    # not timed (same for every pipeline).
+    small = rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    res = {}
+    for name, (ours, ours_crop, theirs) in pipelines().items():
+        pipes = {'ours (MultiCrop + per-image photometric)': Compose(ours),
+                 'ours: loader part (crop+flip only)': Compose(ours_crop),
+                 'mmpretrain (pillow, as its configs)': Compose(
+                     theirs['pillow']),
+                 'mmpretrain (cv2 backend)': Compose(theirs['cv2'])}
+        cpu = {k: 0.0 for k in pipes}
+        np.random.seed(args.seed)
+        for i in range(args.pipeline_samples + 2):
+            for k, pipe in pipes.items():
+                t0 = time.process_time()
+                pipe(dict(img=img.copy(), img_shape=img.shape[:2],
+                          ori_shape=img.shape[:2]))
+                if i >= 2:
+                    cpu[k] += time.process_time() - t0
+        per = {k: v / args.pipeline_samples for k, v in cpu.items()}
+        batched = batched_photometric_seconds(name, args)
+        per['ours: photometric batched in the preprocessor (' +
+            str(args.device) + ')'] = batched
+        if not str(args.device).startswith('cuda'):
+            per['ours: loader part + batched photometric, all on CPU'] = (
+                per['ours: loader part (crop+flip only)'] + batched)
+        base = per['mmpretrain (pillow, as its configs)']
+        res[name] = {k: dict(ms_per_sample=1e3 * v, ratio=v / base)
+                     for k, v in per.items()}
+    return res
+
+
+def batched_photometric_seconds(name, args, batch=16):
+    """Process CPU time per sample of BatchedAugmentDataPreprocessor's ops
+    for the views of one pipeline scenario (on CUDA: the host time spent
+    launching them)."""
+    import torch
+    from ssl_plugins.models.data_preprocessors import BatchedPhotometricAugment
+    if name.startswith('2x224 '):
+        views = [(224, dict(blur_prob=1.0, solarize_prob=0.0)),
+                 (224, dict(blur_prob=0.1, solarize_prob=0.2))]
+    else:
+        swav = dict(hue=0.1, blur_prob=0.5, solarize_prob=0.0)
+        views = [(224, swav)] * 2 + [(96, swav)] * 6
+    augs = [(torch.rand(batch, 3, side, side, device=args.device),
+             BatchedPhotometricAugment(**cfg)) for side, cfg in views]
+    for x, aug in augs:  # warm-up
+        aug(x)
+    reps = 2
+    _sync(args.device)
+    t0 = time.process_time()
+    for _ in range(reps):
+        for x, aug in augs:
+            aug(x)
+    _sync(args.device)
+    return (time.process_time() - t0) / (reps * batch)
+
+
+# ------------------------------------------------------------------- ema
+def bench_ema(args):
+    import torch
+    from mmengine.logging import MessageHub
+    from mmpretrain.models.utils import CosineEMA
+    from ssl_plugins.functional.ema import ema_update_
+    from ssl_plugins.registry import MODELS
+    online = MODELS.build(dict(type='mmpretrain.ResNet', depth=50)).to(
+        args.device)
+    target = MODELS.build(dict(type='mmpretrain.ResNet', depth=50)).to(
+        args.device)
+    tp, op = list(target.parameters()), list(online.parameters())
+    tau = 0.99
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    mm_ema = CosineEMA(online, momentum=1 - tau).to(args.device)
+    mm_ema.update_parameters(online)  # its first call only copies
+
+    def ours():
+        ema_update_(tp, op, tau)
+
+    @torch.no_grad()
+    def loop():
+        for t, o in zip(tp, op):
+            t.mul_(tau).add_(o, alpha=1 - tau)
+
+    def mmengine():
+        mm_ema.update_parameters(online)
+
+    fns = dict(ours=ours, loop=loop, mmengine_CosineEMA=mmengine)
+    times = {k: [] for k in fns}
+    for i in range(args.ema_reps + 2):
+        for k, fn in (fns.items() if i % 2 else reversed(fns.items())):
+            _sync(args.device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(args.device)
+            if i >= 2:
+                times[k].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {k: dict(median_ms=1e3 * v, ratio_to_loop=v / med['loop'])
+            for k, v in med.items()}
+
+
+# ------------------------------------------------------------------ main
+def environment(args):
+    import platform
+    import mmengine
+    import mmpretrain
+    import torch
+    import torchvision
+    env = dict(date=time.strftime('%Y-%m-%d %H:%M %Z'),
+               machine=platform.machine(), cpus=os.cpu_count(),
+               cpu=_cpu_name(), torch=torch.__version__,
+               torchvision=torchvision.__version__,
+               mmengine=mmengine.__version__,
+               mmpretrain=mmpretrain.__version__, threads=args.threads,
+               device=str(args.device))
+    if str(args.device).startswith('cuda'):
+        env['gpu'] = torch.cuda.get_device_name()
+    return env
+
+
+def _cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return 'unknown'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cuda = args.device.startswith('cuda')
+    if not cuda and MMAP_ENV not in os.environ and argv is None:
+        # Fixed mmap threshold: freed tensors return to the OS, so one
+        # model's freed heap does not hide the next one's peak RSS.
+        os.environ[MMAP_ENV] = str(128 * 1024)
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    from benchmarks.pairs import BACKBONES
+    from mmengine.registry import init_default_scope
+    init_default_scope('ssl_plugins')
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel('WARNING')  # init_weights logs
+    import ssl_plugins.utils
+    ssl_plugins.utils.register_all_modules()
+    args.arch = args.arch or ('resnet18' if cuda else 'resnet18-w32-s2')
+    args.img_size = args.img_size or BACKBONES[args.arch][2]
+    args.batch_size = args.batch_size or (128 if cuda else 64)
+    args.preset = args.preset or ('paper' if cuda else 'fmnist')
+    env = environment(args)
+    print(json.dumps(env))
+    results = dict(env=env, config=dict(
+        arch=args.arch, img_size=args.img_size, batch_size=args.batch_size,
+        preset=args.preset, iters=args.iters, warmup=args.warmup))
+    print(f'config: {results["config"]}', flush=True)
+    if 'ema' in args.sections:
+        results['ema'] = bench_ema(args)
+        print('\nEMA update of a ResNet-50 target (median ms; target <= 0.2x '
+              'of the loop)')
+        for k, v in results['ema'].items():
+            print(f'  {k:<22}{v["median_ms"]:>9.2f} ms'
+                  f'{v["ratio_to_loop"]:>8.2f}x loop', flush=True)
+    if 'train' in args.sections:
+        results['train'] = {}
+        print('\nTrain iteration (median after warm-up; targets: time <= 0.8x'
+              ', memory <= 1.0x mmpretrain)')
+        print(f'  {"method":<14}{"impl":<26}{"median s":>10}{"ratio":>8}'
+              f'{"peak MB":>10}{"ratio":>8}{"first loss":>12}')
+        for method in args.methods:
+            res = bench_train(method, args)
+            results['train'][method] = res
+            for name, r in res.items():
+                print(f'  {method:<14}{name:<26}{r["median_s"]:>10.4f}'
+                      f'{r["time_ratio"]:>8.2f}{r["peak_mb"]:>10.1f}'
+                      f'{r["mem_ratio"]:>8.2f}{r["first_loss"]:>12.5f}',
+                      flush=True)
+    if 'pipeline' in args.sections:
+        results['pipeline'] = bench_pipeline(args)
+        print('\nData pipeline CPU time per sample (ratio to mmpretrain as '
+              'configured; multi-crop target <= 0.5x)')
+        for name, rows in results['pipeline'].items():
+            for k, v in rows.items():
+                ratio = ('' if math.isnan(v['ratio'])
+                         else f'{v["ratio"]:>8.2f}x')
+                print(f'  {name:<20}{k:<62}{v["ms_per_sample"]:>9.2f} ms'
+                      f'{ratio}', flush=True)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=1)
+    if args.markdown:
+        write_markdown(args.markdown, results, argv)
+    return results
+
+
+BEGIN, END = '<!-- speed:begin -->', '<!-- speed:end -->'
+
+
+def write_markdown(path, results, argv=None):
+    env, cfg = results['env'], results['config']
+    cmd = ('OMP_NUM_THREADS=1 nice -n 10 python benchmarks/speed.py '
+           + ' '.join(sys.argv[1:] if argv is None else argv))
+    where = env.get('gpu', env['cpu'] + f' ({env["cpus"]} cores)')
+    lines = [BEGIN, '',
+             f'Measured {env["date"]} on {where}, device {env["device"]}, '
+             f'{env["threads"]} torch thread(s); torch {env["torch"]}, '
+             f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}. '
+             'Ours and mmpretrain\'s run interleaved in one process: read the '
+             'ratios, not the absolute times (the CPU machine is shared).',
+             '', '```', cmd, '```', '']
+    if 'train' in results:
+        lines += [f'Train iteration: backbone {cfg["arch"]}, '
+                  f'{cfg["img_size"]} px, batch {cfg["batch_size"]}, '
+                  f'projectors "{cfg["preset"]}", median of {cfg["iters"]} '
+                  f'iterations after {cfg["warmup"]} warm-up. First loss on '
+                  'our scale (same weights, same batch).', '',
+                  '| method | implementation | median s/iter | time ratio | '
+                  'peak MB | memory ratio | first-step loss |',
+                  '|---|---|---|---|---|---|---|']
+        for method, rows in results['train'].items():
+            for name, r in rows.items():
+                lines.append(
+                    f'| {method} | {name} | {r["median_s"]:.3f} | '
+                    f'{r["time_ratio"]:.2f} | {r["peak_mb"]:.0f} | '
+                    f'{r["mem_ratio"]:.2f} | {r["first_loss"]:.5f} |')
+        lines.append('')
+    if 'pipeline' in results:
+        lines += ['Data pipeline, CPU time per sample (ratio to mmpretrain\'s '
+                  'pipeline as its configs write it):', '',
+                  '| views | pipeline | ms/sample | ratio |', '|---|---|---|---|']
+        for name, rows in results['pipeline'].items():
+            for k, v in rows.items():
+                lines.append(f'| {name} | {k} | {v["ms_per_sample"]:.2f} | '
+                             f'{v["ratio"]:.2f} |')
+        lines.append('')
+    if 'ema' in results:
+        lines += ['EMA update of a ResNet-50 target (median):', '',
+                  '| implementation | ms | ratio to the loop |', '|---|---|---|']
+        for k, v in results['ema'].items():
+            lines.append(f'| {k} | {v["median_ms"]:.2f} | '
+                         f'{v["ratio_to_loop"]:.2f} |')
+        lines.append('')
+    lines.append(END)
+    block = '\n'.join(lines)
+    from benchmarks.markdown import replace_block
+    replace_block(path, BEGIN, END, block)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,3 @@
+from .batched_augment import BatchedAugmentDataPreprocessor, BatchedPhotometricAugment
+
+__all__ = ['BatchedAugmentDataPreprocessor', 'BatchedPhotometricAugment']
