@@ -32,7 +32,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 CONFIGS = {
-    'byol': 'configs/byol/byol_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
+    'byol': 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
     'simsiam':
     'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
     'barlow_twins': 'configs/barlow_twins/'
