@@ -24,7 +24,13 @@ def build(cfg):
 
 def pretraining_checkpoint(path):
     """A BYOL Fashion-MNIST checkpoint whose online and target differ."""
-    model = build(Config.fromfile(FMNIST_BYOL))
+    cfg = Config.fromfile(FMNIST_BYOL)
+    # the linear config's backbone is the w32-s2 one (SimSiam, Barlow Twins,
+    # DINO CPU configs); the BYOL demo network is narrower (w16)
+    cfg.merge_from_dict({'model.backbone.base_channels': 32,
+                         'model.backbone.stem_channels': 32,
+                         'model.neck.in_channels': 256})
+    model = build(cfg)
     model.init_weights()
     with torch.no_grad():
         for name, t in model.state_dict().items():
