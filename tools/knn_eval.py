@@ -65,9 +65,16 @@ def load_backbone(backbone, checkpoint, source='online'):
 
 def build_backbone(cfg, seed=0):
     from ssl_plugins.registry import MODELS
+    from mmengine.logging import MMLogger
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # no per-parameter initialisation report
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model
 
 
