@@ -5,11 +5,11 @@ from typing import Optional
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.functional.collapse import (effective_rank,
                                              normalized_embedding_std)
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 def _embedding(output) -> Optional[torch.Tensor]:
@@ -77,8 +77,7 @@ class CollapseMonitorHook(Hook):
         self.latest = {}
 
     def _target(self, runner) -> torch.nn.Module:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped_model(runner, 'CollapseMonitorHook')
         target = model
         for name in self.module.split('.'):
             target = getattr(target, name, None)

@@ -1,8 +1,8 @@
 """Freezes SwAV's prototypes for the first iterations, DDP-friendly."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -38,8 +38,7 @@ class FreezePrototypesHook(Hook):
         self._model = None
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped_model(runner, 'FreezePrototypesHook')
         if not hasattr(model, 'drop_prototype_grads'):
             raise TypeError(f'FreezePrototypesHook needs a model with '
                             f'drop_prototype_grads(), got '

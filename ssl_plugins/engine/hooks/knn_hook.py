@@ -4,10 +4,10 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 from mmengine.dist import barrier, broadcast_object_list, get_rank
 from mmengine.hooks import Hook, LoggerHook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.functional.knn import knn_accuracy
 from ssl_plugins.registry import DATASETS, HOOKS
+from .model_access import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -85,8 +85,7 @@ class KNNHook(Hook):
         self._datasets = None
 
     def _model(self, runner):
-        return runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        return unwrapped_model(runner, 'KNNHook')
 
     def _backbone(self, model) -> torch.nn.Module:
         if self.source in ('online', 'student'):

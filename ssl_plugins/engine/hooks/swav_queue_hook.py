@@ -4,14 +4,13 @@ from typing import Optional
 import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 def _model(runner):
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
+    return unwrapped_model(runner, 'SwAVQueueHook')
 
 
 @HOOKS.register_module()

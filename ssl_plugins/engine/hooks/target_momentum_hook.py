@@ -1,9 +1,9 @@
 """Cosine schedule of the momentum (EMA) target's tau, per iteration."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ssl_plugins.functional.ema import cosine_momentum
 from ssl_plugins.registry import HOOKS
+from .model_access import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -25,13 +25,8 @@ class TargetMomentumHook(Hook):
         self.end_momentum = end_momentum
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        for attr in ('base_momentum', 'set_momentum'):
-            if not hasattr(model, attr):
-                raise AttributeError(
-                    f'TargetMomentumHook needs model.{attr}; '
-                    f'{type(model).__name__} has no momentum target.')
+        model = unwrapped_model(runner, 'TargetMomentumHook',
+                                'base_momentum', 'set_momentum')
         tau = cosine_momentum(model.base_momentum, runner.iter,
                               runner.max_iters, self.end_momentum)
         model.set_momentum(tau)
