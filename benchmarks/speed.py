@@ -1,17 +1,21 @@
 #!/usr/bin/env python
-"""Speed and memory of ssl_plugins vs mmpretrain 1.2, side by side in one run.
+"""Speed and memory of ssl_plugins vs mmpretrain 1.2 (and lightly 1.6 for
+DINO), side by side in one run.
 
 Sections (``--sections``):
 
-- ``train``: for each method, ours and mmpretrain's implementation on the
-  same backbone, projector, loss, batch, views, seed and weights; one
-  training iteration = data preprocessor + forward + backward + optimizer
-  step (+ the per-iteration momentum schedule: our ``TargetMomentumHook``'s
-  call, mmpretrain's ``CosineEMA`` reading the MessageHub). The two run
-  interleaved (alternating which goes first), so the ratio ours/theirs is
-  measured under the same machine load. Reports the median iteration time
-  after warm-up, the ratio, the peak memory of a step and the loss of the
-  first step of both (on our scale).
+- ``train``: for each method, ours and the reference implementation
+  (mmpretrain's; for DINO, lightly's head, loss and teacher update,
+  ``benchmarks/lightly_dino.py``) on the same backbone, projector, loss,
+  batch, views, seed and weights; one training iteration = data
+  preprocessor + forward + backward + optimizer step (+ the per-iteration
+  momentum schedule: our ``TargetMomentumHook``'s call, mmpretrain's
+  ``CosineEMA`` reading the MessageHub, lightly's ``cosine_schedule`` +
+  ``update_momentum``; + gradient clipping where the recipe has it: DINO).
+  The two run interleaved (alternating which goes first), so the ratio
+  ours/theirs is measured under the same machine load. Reports the median
+  iteration time after warm-up, the ratio, the peak memory of a step and the
+  loss of the first step of both (on our scale).
 - ``pipeline``: CPU time per sample of the data pipelines, ours
   (``MultiCrop`` + per-view photometric ops) vs mmpretrain's
   (``MultiView`` of ``RandomResizedCrop`` + ``RandomFlip`` + the same
@@ -51,12 +55,14 @@ MMAP_ENV = 'MALLOC_MMAP_THRESHOLD_'
 
 def parse_args(argv=None):
     from benchmarks.pairs import BACKBONES, METHODS, PRESETS
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--sections', nargs='+', default=['train', 'pipeline',
                                                      'ema'],
                    choices=['train', 'pipeline', 'ema'])
-    p.add_argument('--methods', nargs='+', default=list(METHODS),
-                   choices=list(METHODS))
+    p.add_argument('--methods', nargs='+', default=None,
+                   choices=list(METHODS),
+                   help='default: all whose reference is installed (DINO '
+                   'needs lightly, requirements/benchmark.txt)')
     p.add_argument('--device', default='cpu', help='cpu or cuda')
     p.add_argument('--threads', type=int, default=1,
                    help='torch intra-op threads (1 on a shared machine)')
@@ -169,19 +175,24 @@ def make_batch(method, batch_size, img_size, device, seed):
 
 
 def build_pair(method, args):
+    """``{name: (model, optim wrapper)}`` for ours, the reference (named
+    ``METHODS[method].reference``) and ours' variants, and
+    ``to_our_scale``."""
     import torch
     from mmengine.optim import OptimWrapper
-    from benchmarks.pairs import BACKBONES, METHODS, PRESETS, copy_parameters
+    from benchmarks.pairs import (BACKBONES, METHODS, PRESETS,
+                                  copy_parameters, make_optimizer)
     from ssl_plugins.registry import MODELS
+    spec = METHODS[method]
     backbone, channels, _ = BACKBONES[args.arch]
-    ours_cfg, theirs_cfg, to_our_scale = METHODS[method][0](
+    ours_cfg, theirs_cfg, to_our_scale = spec.build(
         backbone, channels, PRESETS[args.preset])
     torch.manual_seed(args.seed)
     ours = MODELS.build(ours_cfg)
     ours.init_weights()
     theirs = MODELS.build(theirs_cfg)
     copy_parameters(ours, theirs)
-    models = {'ours': ours, 'mmpretrain': theirs}
+    models = {'ours': ours, spec.reference: theirs}
     variants = {}
     if args.channels_last:
         import copy
@@ -197,13 +208,14 @@ def build_pair(method, args):
         model.to(args.device).train()
         if 'channels_last' in name:
             model.to(memory_format=torch.channels_last)
-        optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
-                                weight_decay=1e-4)
+        optim = make_optimizer(method, model.parameters())
+        clip = (None if spec.clip_grad is None else
+                dict(max_norm=spec.clip_grad))
         if name.endswith('bf16'):  # AutocastOptimWrapper
             from ssl_plugins.engine.optimizers import AutocastOptimWrapper
-            wrapper = AutocastOptimWrapper(optimizer=optim)
+            wrapper = AutocastOptimWrapper(optimizer=optim, clip_grad=clip)
         else:
-            wrapper = OptimWrapper(optimizer=optim)
+            wrapper = OptimWrapper(optimizer=optim, clip_grad=clip)
         out[name] = (model, wrapper)
     return out, to_our_scale
 
@@ -211,11 +223,16 @@ def build_pair(method, args):
 def bench_train(method, args):
     import torch
     from mmengine.logging import MessageHub
+    from benchmarks.pairs import METHODS
     from ssl_plugins.functional.ema import cosine_momentum
     models, to_our_scale = build_pair(method, args)
+    reference = METHODS[method].reference
     total = args.warmup + args.iters
     # mmpretrain's CosineEMA reads max_iters from the MessageHub each update.
     MessageHub.get_current_instance().update_info('max_iters', total)
+    if hasattr(models[reference][0], 'max_steps'):
+        # lightly's cosine_schedule ends at max_steps - 1, ours at total
+        models[reference][0].max_steps = total + 1
     data = make_batch(method, args.batch_size, args.img_size, args.device,
                       args.seed)
     if any('channels_last' in k for k in models):
@@ -248,7 +265,7 @@ def bench_train(method, args):
             if it == 0:
                 loss = float(log_vars['loss'])
                 first_loss[name] = (to_our_scale(loss)
-                                    if name == 'mmpretrain' else loss)
+                                    if name == reference else loss)
             if it >= args.warmup:
                 times[name].append(dt)
     res = {}
@@ -256,7 +273,7 @@ def bench_train(method, args):
         med = statistics.median(times[name])
         res[name] = dict(median_s=med, peak_mb=peak[name] / 2**20,
                          first_loss=first_loss[name])
-    base = res['mmpretrain']
+    base = res[reference]
     for name in names:
         res[name]['time_ratio'] = res[name]['median_s'] / base['median_s']
         res[name]['mem_ratio'] = res[name]['peak_mb'] / base['peak_mb']
@@ -436,6 +453,9 @@ def environment(args):
                mmengine=mmengine.__version__,
                mmpretrain=mmpretrain.__version__, threads=args.threads,
                device=str(args.device))
+    if 'dino' in args.methods and 'train' in args.sections:
+        import lightly
+        env['lightly'] = lightly.__version__
     if str(args.device).startswith('cuda'):
         env['gpu'] = torch.cuda.get_device_name()
     return env
@@ -462,13 +482,19 @@ def main(argv=None):
         os.execv(sys.executable, [sys.executable] + sys.argv)
     import torch
     torch.set_num_threads(args.threads)
-    from benchmarks.pairs import BACKBONES
+    from benchmarks.pairs import BACKBONES, METHODS, available
     from mmengine.registry import init_default_scope
     init_default_scope('ssl_plugins')
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('WARNING')  # init_weights logs
     import ssl_plugins.utils
     ssl_plugins.utils.register_all_modules()
+    if args.methods is None:
+        args.methods = [m for m in METHODS if available(m)]
+        skipped = [m for m in METHODS if m not in args.methods]
+        if skipped:
+            print(f'skipping {skipped}: reference implementation not '
+                  'installed (pip install -r requirements/benchmark.txt)')
     args.arch = args.arch or ('resnet18' if cuda else 'resnet18-w32-s2')
     args.img_size = args.img_size or BACKBONES[args.arch][2]
     args.batch_size = args.batch_size or (128 if cuda else 64)
@@ -488,8 +514,9 @@ def main(argv=None):
                   f'{v["ratio_to_loop"]:>8.2f}x loop', flush=True)
     if 'train' in args.sections:
         results['train'] = {}
-        print('\nTrain iteration (median after warm-up; targets: time <= 0.8x'
-              ', memory <= 1.0x mmpretrain)')
+        print('\nTrain iteration (median after warm-up; ratios to the '
+              'reference: mmpretrain, lightly for DINO; targets: time <= '
+              '0.8x, memory <= 1.0x)')
         print(f'  {"method":<14}{"impl":<26}{"median s":>10}{"ratio":>8}'
               f'{"peak MB":>10}{"ratio":>8}{"first loss":>12}')
         for method in args.methods:
@@ -529,16 +556,19 @@ def write_markdown(path, results, argv=None):
     lines = [BEGIN, '',
              f'Measured {env["date"]} on {where}, device {env["device"]}, '
              f'{env["threads"]} torch thread(s); torch {env["torch"]}, '
-             f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}. '
-             'Ours and mmpretrain\'s run interleaved in one process: read the '
-             'ratios, not the absolute times (the CPU machine is shared).',
+             f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}'
+             + (f', lightly {env["lightly"]}' if 'lightly' in env else '') +
+             '. Ours and the reference implementation run interleaved in one '
+             'process: read the ratios, not the absolute times (the CPU '
+             'machine is shared).',
              '', '```', cmd, '```', '']
     if 'train' in results:
         lines += [f'Train iteration: backbone {cfg["arch"]}, '
                   f'{cfg["img_size"]} px, batch {cfg["batch_size"]}, '
                   f'projectors "{cfg["preset"]}", median of {cfg["iters"]} '
-                  f'iterations after {cfg["warmup"]} warm-up. First loss on '
-                  'our scale (same weights, same batch).', '',
+                  f'iterations after {cfg["warmup"]} warm-up; ratios to the '
+                  'reference implementation (mmpretrain; lightly for DINO). '
+                  'First loss on our scale (same weights, same batch).', '',
                   '| method | implementation | median s/iter | time ratio | '
                   'peak MB | memory ratio | first-step loss |',
                   '|---|---|---|---|---|---|---|']

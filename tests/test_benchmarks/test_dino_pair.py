@@ -1,0 +1,55 @@
+"""The DINO pair of benchmarks/speed.py: ours and lightly 1.6's head, loss and
+teacher update (benchmarks/lightly_dino.py), built as the benchmark builds
+them (same weights, AdamW, clipping at 3.0, teacher momentum 0.996 -> 1),
+give the same first-step loss, and stay together over the next steps
+(centre, teacher EMA schedule, optimizer). lightly is an optional benchmark
+dependency (requirements/benchmark.txt): skipped without it."""
+import argparse
+
+import pytest
+import torch
+
+pytest.importorskip('lightly')
+
+from benchmarks import speed  # noqa: E402
+from benchmarks.pairs import DINO_CLIP, matched_parameters  # noqa: E402
+from ssl_plugins.functional.ema import cosine_momentum  # noqa: E402
+
+
+def test_dino_pair_first_losses_agree():
+    args = argparse.Namespace(arch='resnet18-w32-s2', preset='fmnist',
+                              seed=0, device='cpu', channels_last=False,
+                              bf16=False)
+    models, to_our_scale = speed.build_pair('dino', args)
+    assert set(models) == {'ours', 'lightly'}
+    (ours, w_ours), (theirs, w_theirs) = models['ours'], models['lightly']
+    assert w_ours.clip_grad_kwargs == dict(max_norm=DINO_CLIP)
+    assert isinstance(w_theirs.optimizer, torch.optim.AdamW)
+    # the teacher starts equal to the student on both sides
+    for part, teacher in (('backbone', theirs.teacher_backbone),
+                          ('neck', theirs.teacher_head)):
+        for p, q in zip(*matched_parameters(ours, theirs, part, teacher)):
+            torch.testing.assert_close(p, q, atol=0, rtol=0)
+    total = 3
+    theirs.max_steps = total + 1  # as bench_train: same momentum schedule
+    batch = speed.make_batch('dino', 4, 16, 'cpu', seed=1)
+    assert len(batch['inputs']) == 8  # 2 global + 6 local crops
+    for it in range(total):
+        ours.set_momentum(cosine_momentum(ours.base_momentum, it, total))
+        loss_ours = float(ours.train_step(batch, w_ours)['loss'].detach())
+        loss_theirs = float(theirs.train_step(batch, w_theirs)['loss'])
+        # first step: same weights and batch -> same value; later steps stay
+        # within AdamW's amplification of float rounding
+        tol = 1e-5 if it == 0 else 1e-4
+        assert loss_ours == pytest.approx(to_our_scale(loss_theirs), abs=tol)
+        torch.testing.assert_close(
+            ours.head.loss_module.center.flatten(),
+            theirs.criterion.center.flatten(), atol=1e-6, rtol=1e-4)
+    # collapsed-free start on K = 4096 outputs: below ln K
+    assert 0 < loss_ours < torch.log(torch.tensor(4096.)).item()
+    # the teachers followed the same EMA schedule
+    for part, teacher in (('backbone', theirs.teacher_backbone),
+                          ('neck', theirs.teacher_head)):
+        ours_t = getattr(ours.target, part)
+        for p, q in zip(ours_t.parameters(), teacher.parameters()):
+            torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
