@@ -9,9 +9,10 @@ Examples::
     # torchvision resnet50 (fc left out: set model.fc = nn.Identity())
     python tools/extract_backbone_weights.py byol.pth byol_tv.pth --format torchvision
 
-The output loads with ``torch.load(path, weights_only=True)``. Use it in an
-mmpretrain config with
-``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
+The output loads with ``torch.load(path, weights_only=True)``. Use it in a
+config with ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=OUT,
+strict=True)`` (``strict`` needs the ``ssl_plugins`` scope; without it
+mmengine only warns about a mismatch).
 """
 import argparse
 import os

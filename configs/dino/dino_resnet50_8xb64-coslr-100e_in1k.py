@@ -3,11 +3,12 @@
 # --arch resnet50 --optimizer sgd --lr 0.03 --weight_decay 1e-4
 # --weight_decay_end 1e-4 --global_crops_scale 0.14 1
 # --local_crops_scale 0.05 0.14; other arguments at their defaults:
-# 8 local crops, teacher temperature 0.04 without warm-up, clip 3.0,
-# last layer frozen in epoch 0, teacher 0.996 -> 1, out_dim 65536, no BN in
-# the head, fp16). 8 GPUs x 64 images: SGD (momentum 0.9) lr
-# 0.03 x 512/256 = 0.06, 10 warm-up epochs then cosine to 1e-6; constant
-# weight decay 1e-4 (none on biases / BN); SyncBN in student and teacher.
+# 8 local crops, teacher temperature 0.04 without warm-up, each parameter's
+# gradient clipped to norm 3.0, last layer frozen in epoch 0, teacher
+# 0.996 -> 1, out_dim 65536, no BN in the head, fp16). 8 GPUs x 64
+# images: SGD (momentum 0.9) lr 0.03 x 512/256 = 0.06, 10 warm-up epochs
+# then cosine to 1e-6; constant weight decay 1e-4 (none on biases / BN);
+# SyncBN in student and teacher.
 # The ViT-S config shows the AdamW recipe (wd cosine, temperature warm-up).
 _base_ = [
     '../_base_/datasets/imagenet_bs64_dino.py',
@@ -53,7 +54,7 @@ optim_wrapper = dict(
                    weight_decay=1e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                        flat_decay_mult=0.0),
-    clip_grad=dict(max_norm=3.0))
+    clip_grad=dict(type='per_param', max_norm=3.0))
 
 max_epochs = 100
 warmup_epochs = 10

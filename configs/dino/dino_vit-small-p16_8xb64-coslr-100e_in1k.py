@@ -2,8 +2,8 @@
 # main_dino.py): 8 GPUs x 64 images, AdamW lr 0.0005 x 512/256 = 1e-3,
 # linear warm-up 10 epochs then cosine to 1e-6 (per iteration); weight
 # decay 0.04 -> 0.4 by cosine per iteration, none on biases and 1-d
-# parameters; gradient clipping 3.0 (see docs/dino.md: mmengine clips the
-# global norm, the official code each parameter's); teacher EMA 0.996 -> 1
+# parameters; each parameter's gradient norm clipped to 3.0 (official
+# clip_gradients; clip_grad type 'per_param'); teacher EMA 0.996 -> 1
 # (cosine per iteration); teacher temperature 0.04 -> 0.07 over 30 epochs;
 # student temperature 0.1; centre momentum 0.9; last layer frozen during
 # epoch 0; head 2048-2048-256 -> 65536 (GELU, L2 norm, weight-normalised
@@ -48,7 +48,7 @@ optim_wrapper = dict(
                    weight_decay=0.04),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                        flat_decay_mult=0.0),
-    clip_grad=dict(max_norm=3.0))
+    clip_grad=dict(type='per_param', max_norm=3.0))
 
 max_epochs = 100
 warmup_epochs = 10

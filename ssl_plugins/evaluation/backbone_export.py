@@ -74,14 +74,6 @@ def model_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     return out
 
 
-def _top_level_prefixes(keys: Sequence[str]) -> str:
-    seen = OrderedDict()
-    for key in keys:
-        parts = key.split('.')
-        seen['.'.join(parts[:2]) if len(parts) > 2 else parts[0]] = None
-    return ', '.join(list(seen)[:20])
-
-
 def backbone_state_dict(
     state_dict: Mapping[str, torch.Tensor],
     source: str = 'online',
@@ -115,10 +107,13 @@ def backbone_state_dict(
                              if k.startswith(prefix))
         if picked:
             return picked
+    # imported here: ssl_plugins.models pulls in mmpretrain's models
+    from ssl_plugins.models.utils.pretrained_init import \
+        summarize_key_prefixes
     raise KeyError(
         f'no {source!r} backbone in this checkpoint: none of the prefixes '
         f'{list(table[source])} is present. It holds: '
-        f'{_top_level_prefixes(list(state_dict))}')
+        f'{summarize_key_prefixes(state_dict)}')
 
 
 def _check_plain_resnet(keys: Sequence[str], what: str) -> None:
@@ -227,9 +222,12 @@ def load_backbone_weights(backbone: torch.nn.Module,
             file.
 
     Raises:
-        KeyError: The source is missing, or keys differ (both listed, with
-            the file name).
+        KeyError: The source is missing, or the weights do not fit
+            (``CheckpointMismatchError``: missing and unexpected keys and
+            size mismatches listed, with the file name).
     """
+    from ssl_plugins.models.utils.pretrained_init import \
+        load_state_dict_exactly
     state = model_state_dict(load_checkpoint_file(checkpoint))
     own = set(backbone.state_dict())
     if own and own.issubset(state):  # an exported, prefix-less backbone
@@ -239,12 +237,5 @@ def load_backbone_weights(backbone: torch.nn.Module,
             weights = backbone_state_dict(state, source)
         except KeyError as err:
             raise KeyError(f'{checkpoint}: {err.args[0]}') from None
-    missing = sorted(own - set(weights))
-    unexpected = sorted(set(weights) - own)
-    if missing or unexpected:
-        raise KeyError(
-            f'{checkpoint}: the {source} backbone does not match the config '
-            f'backbone {type(backbone).__name__}: missing {missing[:8]}'
-            f'{"..." if len(missing) > 8 else ""}, unexpected '
-            f'{unexpected[:8]}{"..." if len(unexpected) > 8 else ""}')
-    backbone.load_state_dict(weights, strict=True)
+    load_state_dict_exactly(backbone, weights,
+                            f'{checkpoint} ({source} backbone)')

@@ -50,7 +50,8 @@ def test_configs_build_with_a_frozen_backbone(name):
     cfg = Config.fromfile(osp.join(LIN, name))
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
                                                checkpoint='',
-                                               prefix='backbone.')
+                                               prefix='backbone.',
+                                               strict=True)
     model = build(cfg)
     model.train()
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]

@@ -13,7 +13,8 @@
 #
 # The backbone is first exported with tools/extract_backbone_weights.py (which
 # fails with a clear message when the checkpoint lacks that backbone), then
-# loaded by the config's init_cfg. Work dir:
+# loaded by the config's init_cfg with strict=True (any missing key or shape
+# mismatch stops the run). Work dir:
 #   work_dirs/linear_eval/<config name>/<checkpoint dir>_<checkpoint name>_<source>/
 # Extra arguments go to train.py, e.g. --cfg-options train_dataloader.batch_size=64
 #
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 if [ "$#" -lt 3 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
     [ "$#" -ge 1 ] && { [ "$1" = "-h" ] || [ "$1" = "--help" ]; } && exit 0
     exit 1
 fi
@@ -53,7 +54,8 @@ PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} \
 
 OPTIONS=(model.backbone.init_cfg.type=Pretrained
          "model.backbone.init_cfg.checkpoint=$BACKBONE"
-         model.backbone.init_cfg.prefix=None)
+         model.backbone.init_cfg.prefix=None
+         model.backbone.init_cfg.strict=True)
 
 if [ "$GPUS" -gt 1 ]; then
     bash "$TOOLS/dist_train.sh" "$CONFIG" "$GPUS" --work-dir "$WORK_DIR" \

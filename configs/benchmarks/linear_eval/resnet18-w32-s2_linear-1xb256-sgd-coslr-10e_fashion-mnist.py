@@ -31,7 +31,8 @@ model = dict(
         strides=(2, 2, 2, 2),
         norm_cfg=dict(type='BN'),
         frozen_stages=4,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint='',
+                      prefix='backbone.', strict=True)),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -26,7 +26,8 @@ model = dict(
         out_indices=(3, ),
         frozen_stages=4,  # conv1 + 4 stages: no grad, BN statistics frozen
         norm_cfg=dict(type='BN'),
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint='',
+                      prefix='backbone.', strict=True)),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -22,7 +22,8 @@ model = dict(
         n_last_blocks=4,
         avgpool_patchtokens=False,
         frozen_stages=12,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint='',
+                      prefix='backbone.', strict=True)),
     neck=None,
     head=dict(in_channels=384 * 4))
 
