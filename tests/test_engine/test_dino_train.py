@@ -11,7 +11,7 @@ from helpers import PYTHON, free_port, read_scalars, run_tool, train
 
 CONFIG = (
     'configs/dino/'  # relative: the tools run in the repo root
-    'dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py')
+    'dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py')
 K = 4096
 
 
