@@ -1,20 +1,49 @@
 #!/usr/bin/env python
 """Representation quality in a fixed wall-clock budget: ours vs mmpretrain.
 
-For each method, pretrains ours (the shipped Fashion-MNIST config) and
-mmpretrain 1.2's implementation of the same network (same backbone,
-projector/predictor sizes, optimizer, data pipeline, seed) on the
-Fashion-MNIST train split for the same wall-clock budget each, with the
+For each method (BYOL, SimSiam, Barlow Twins, SwAV, DINO), pretrains ours
+(the shipped Fashion-MNIST config) and mmpretrain 1.2's implementation of the
+same network (same backbone, projector/predictor sizes, optimizer, data
+pipeline, seed, and the same recipe hooks: its own ``SwAVHook`` for SwAV) on
+the Fashion-MNIST train split for the same wall-clock budget each, with the
 mmengine Runner (hooks included), then evaluates a weighted kNN (T = 0.07)
 on the test split with the backbone's features (BN in eval mode, global
-average pool of the last stage, L2-normalised). Baselines: kNN on raw
-pixels and on a randomly initialised network. Writes the table into
-``docs/benchmarks.md`` (between the ``quality`` markers).
+average pool of the last stage, L2-normalised; DINO: the teacher's backbone,
+as the paper and its published weights). Baselines: kNN on raw pixels, and
+for every method the randomly initialised network of its own config (the
+backbones differ: width 16 or 32, ``zero_init_residual``). DINO has no
+mmpretrain row: mmpretrain 1.2's pip package has no DINO (its repository
+keeps one under ``projects/dino/``, which is not installed). Writes the table
+into ``docs/benchmarks.md`` (between the ``quality`` markers).
 
 Schedule for a budget: the number of iterations N is estimated from a few
-timed iterations, then the run is iteration-based with a 10% linear warm-up
-and a cosine decay over N (BYOL's tau schedule over N too), and stops at the
-budget even if N is not reached.
+timed iterations, then the run is iteration-based (``IterBasedTrainLoop``)
+with a 10% linear warm-up and a cosine decay of the lr over N, and stops at
+the budget even if N is not reached. Hooks keyed on iterations run as
+configured: BYOL's and DINO's tau cosine over N, SwAV's prototype freezing
+(ours, and mmpretrain's ``frozen_layers_cfg``) for the config's 20
+iterations.
+
+Converted for the iteration-based run (under ``IterBasedTrainLoop``
+``runner.epoch`` stays 0 and ``before_train_epoch`` runs once, so an
+epoch-keyed argument would never fire, or fire for the whole run):
+
+- Other parameter schedules of the config (DINO's weight decay cosine
+  0.04 -> 0.4) are kept and compressed onto the budget like the lr: a
+  schedule over the config's E_cfg epochs spans N iterations (begin, end,
+  T_max scaled by N / E_cfg).
+- Epoch-keyed hook arguments (:data:`EPOCH_ARGS`: SwAV's queue start, DINO's
+  last-layer freezing and teacher-temperature warm-up; mmpretrain's
+  ``SwAVHook`` queue start) become their iteration-keyed twins at
+  ``--epoch-rule data`` (default): 1 epoch = len(train set) // batch
+  iterations, i.e. after the same amount of data as in the shipped recipe
+  (at batch 64: 937 iterations; a 10-minute CPU run stays within the first
+  epoch, so DINO's last layer stays frozen and SwAV's queue does not start,
+  as in the recipe's first epoch). ``--epoch-rule budget``: 1 epoch = N /
+  E_cfg iterations, the recipe compressed onto the budget as the schedules
+  above (DINO's last layer then trains after the first third of a 3-epoch
+  config's budget). A hook with an epoch-keyed argument not in
+  :data:`EPOCH_ARGS` stops the script rather than run unconverted.
 
 Example (what the lead runs: 10 min per method and implementation)::
 
@@ -22,6 +51,8 @@ Example (what the lead runs: 10 min per method and implementation)::
         --budget-min 10
 """
 import argparse
+import functools
+import inspect
 import json
 import os.path as osp
 import sys
@@ -31,12 +62,33 @@ import time
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+#: DINO's Fashion-MNIST config (switch here, or ``--config dino=PATH``).
+DINO_CONFIG = ('configs/dino/'
+               'dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py')
 CONFIGS = {
     'byol': 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
     'simsiam':
     'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
     'barlow_twins': 'configs/barlow_twins/'
     'barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py',
+    'swav':
+    'configs/swav/swav_resnet18_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
+    'dino': DINO_CONFIG,
+}
+#: Methods without an implementation in mmpretrain 1.2's pip package.
+NO_MMPRETRAIN = {
+    'dino': "mmpretrain 1.2's pip package has no DINO (its repository keeps "
+            'one under projects/dino/, which is not installed)',
+}
+#: Backbone the kNN reads where it is not ``model.backbone`` (the online /
+#: student network): DINO's teacher, as the paper and its published weights.
+KNN_SOURCE = {'dino': 'teacher'}
+#: Epoch-keyed hook arguments -> their iteration-keyed twins (the hook class
+#: name; the argument's default applies when the config omits it).
+EPOCH_ARGS = {
+    'SwAVQueueHook': ('start_epoch', 'start_iter'),
+    'FreezeLastLayerHook': ('freeze_epochs', 'freeze_iters'),
+    'TeacherTempWarmupHook': ('warmup_epochs', 'warmup_iters'),
 }
 BEGIN, END = '<!-- quality:begin -->', '<!-- quality:end -->'
 
@@ -47,13 +99,23 @@ def parse_args(argv=None):
                    choices=list(CONFIGS))
     p.add_argument('--impls', nargs='+', default=['ours', 'mmpretrain'],
                    choices=['ours', 'mmpretrain'])
+    p.add_argument('--config', nargs='+', default=[], metavar='METHOD=PATH',
+                   help='replace a method\'s config (path from the '
+                   'repository root), e.g. dino=configs/dino/new.py')
     p.add_argument('--budget-min', type=float, default=10.0,
                    help='wall-clock pretraining budget per method and '
                    'implementation, minutes')
+    p.add_argument('--epoch-rule', choices=['data', 'budget'],
+                   default='data',
+                   help='one epoch of the epoch-keyed hook arguments: '
+                   'len(train set) // batch iterations (data), or the '
+                   'planned iterations / the config\'s epochs (budget)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--batch-size', type=int, default=None,
                    help='default: the config\'s (256)')
     p.add_argument('--num-workers', type=int, default=1)
+    p.add_argument('--data-root', default=None,
+                   help='Fashion-MNIST folder (default: the configs\')')
     p.add_argument('--knn-train', type=int, default=None,
                    help='first N train images as the kNN memory bank '
                    '(default: all 60000)')
@@ -65,21 +127,43 @@ def parse_args(argv=None):
     p.add_argument('--markdown', default=osp.join(REPO, 'docs',
                                                   'benchmarks.md'))
     p.add_argument('--json', default=None)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.configs = dict(CONFIGS)
+    for item in args.config:
+        method, sep, path = item.partition('=')
+        if not sep or method not in CONFIGS:
+            p.error(f'--config {item}: expected METHOD=PATH with METHOD in '
+                    f'{", ".join(CONFIGS)}')
+        args.configs[method] = path
+    return args
+
+
+def load_cfg(method, args):
+    """The method's config, with ``--data-root`` applied."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, args.configs[method]))
+    if args.data_root:
+        cfg.train_dataloader.dataset.data_root = args.data_root
+        for split in ('train', 'test'):
+            cfg.knn_eval[split].data_root = args.data_root
+    return cfg
 
 
 def mmpretrain_model(cfg):
     """mmpretrain's implementation of the network of our config."""
     from benchmarks.pairs import METHODS, PRESETS
     method = {'BYOL': 'byol', 'SimSiam': 'simsiam',
-              'BarlowTwins': 'barlow_twins'}[cfg.model.type]
+              'BarlowTwins': 'barlow_twins', 'SwAV': 'swav'}[cfg.model.type]
     backbone = dict(cfg.model.backbone)
     backbone['type'] = 'mmpretrain.' + backbone['type'].split('.')[-1]
     neck = cfg.model.neck
     proj = dict(byol_hid=neck.hid_channels, byol_out=neck.out_channels,
-                simsiam_dim=neck.out_channels, barlow_dim=neck.out_channels)
+                simsiam_dim=neck.out_channels, barlow_dim=neck.out_channels,
+                swav_hid=neck.hid_channels, swav_out=neck.out_channels)
     if method == 'simsiam':
         proj['simsiam_pred'] = cfg.model.head.predictor.hid_channels
+    if method == 'swav':
+        proj['swav_prototypes'] = cfg.model.head.num_prototypes
     proj = dict(PRESETS['paper'], **proj)
     _, theirs, _ = METHODS[method][0](backbone, neck.in_channels, proj)
     theirs['data_preprocessor'] = dict(
@@ -88,14 +172,157 @@ def mmpretrain_model(cfg):
     return theirs
 
 
+def hook_class(hook):
+    from ssl_plugins.registry import HOOKS
+    kind = hook['type']
+    return kind if isinstance(kind, type) else HOOKS.get(kind)
+
+
+def hook_args(hook):
+    """The hook's arguments, the class defaults filled in."""
+    params = inspect.signature(hook_class(hook).__init__).parameters
+    args = {name: p.default for name, p in params.items()
+            if p.default is not inspect.Parameter.empty}
+    args.update(hook)
+    return args
+
+
+def iteration_hooks(hooks, epoch_iters):
+    """``hooks`` with their epoch-keyed arguments (:data:`EPOCH_ARGS`) as
+    iterations at ``epoch_iters`` iterations per epoch; returns (hooks,
+    ['Hook arg=E -> arg=I', ...])."""
+    out, notes = [], []
+    for hook in hooks:
+        hook, cls = dict(hook), hook_class(hook)
+        if cls.__name__ in EPOCH_ARGS:
+            epoch_arg, iter_arg = EPOCH_ARGS[cls.__name__]
+            if hook.get(iter_arg) is None:
+                epochs = hook_args(hook)[epoch_arg]
+                hook.pop(epoch_arg, None)
+                hook[iter_arg] = int(round(epochs * epoch_iters))
+                notes.append(f'{cls.__name__} {epoch_arg}={epochs:g} -> '
+                             f'{iter_arg}={hook[iter_arg]}')
+        elif any('epoch' in name for name in hook_args(hook)):
+            raise NotImplementedError(
+                f'{cls.__name__} has an epoch-keyed argument; add its '
+                'iteration-keyed twin to EPOCH_ARGS in benchmarks/quality.py')
+        out.append(hook)
+    return out, notes
+
+
+@functools.lru_cache()
+def iter_swav_hook():
+    """Registers (once) mmpretrain's ``SwAVHook`` with its queue started at
+    an iteration in mmpretrain's registry; returns its config type."""
+    from mmpretrain.engine.hooks import SwAVHook
+    from mmpretrain.registry import HOOKS
+
+    class IterSwAVHook(SwAVHook):
+        """``SwAVHook`` whose queue starts at ``iter_queue_starts``.
+
+        Theirs starts the queue in ``before_train_epoch`` once ``runner.epoch
+        >= epoch_queue_starts``: under ``IterBasedTrainLoop`` that runs once,
+        at epoch 0. Here their same code runs (as at an epoch start) before
+        the first iteration >= ``iter_queue_starts``. ``frozen_layers_cfg``
+        is already per iteration in theirs.
+        """
+
+        def __init__(self, iter_queue_starts, **kwargs):
+            super().__init__(epoch_queue_starts=float('inf'), **kwargs)
+            self.iter_queue_starts = iter_queue_starts
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            super().before_train_iter(runner, batch_idx, data_batch)
+            if (self.queue is None and self.queue_length > 0
+                    and runner.iter >= self.iter_queue_starts):
+                self.epoch_queue_starts = runner.epoch
+                self.before_train_epoch(runner)
+
+    HOOKS.register_module(module=IterSwAVHook, force=True)
+    return 'mmpretrain.IterSwAVHook'
+
+
+def mmpretrain_hooks(hooks, cfg):
+    """Our (iteration-keyed) recipe hooks as mmpretrain runs them: their
+    ``CosineEMA`` replaces ``TargetMomentumHook``, their ``SwAVHook`` (as in
+    their SwAV config) our queue and prototype-freezing hooks."""
+    out, swav = [], {}
+    for hook in hooks:
+        name = hook_class(hook).__name__
+        if name == 'TargetMomentumHook':
+            continue
+        if name == 'SwAVQueueHook':
+            args = hook_args(hook)
+            swav.update(queue_length=args['length'],
+                        iter_queue_starts=args['start_iter'])
+        elif name == 'FreezePrototypesHook':
+            swav['frozen_layers_cfg'] = dict(
+                prototypes=hook_args(hook)['iters'])
+        else:
+            out.append(hook)
+    if swav:
+        head = cfg.model.head
+        swav.setdefault('iter_queue_starts', 0)
+        out.append(dict(type=iter_swav_hook(), priority='VERY_HIGH',
+                        batch_size=cfg.train_dataloader.batch_size,
+                        crops_for_assign=list(head.loss.crops_for_assign),
+                        feat_dim=head.feat_dim, **swav))
+    return out
+
+
+@functools.lru_cache()
+def _train_size(dataset_json):
+    from ssl_plugins.registry import DATASETS
+    return len(DATASETS.build(dict(json.loads(dataset_json), pipeline=[])))
+
+
+def train_size(cfg):
+    """Number of images of the config's train set."""
+    return _train_size(json.dumps(cfg.train_dataloader.dataset.to_dict(),
+                                  sort_keys=True, default=str))
+
+
+def budget_schedulers(cfg, max_iters):
+    """10% linear warm-up + cosine of the lr over ``max_iters``, plus the
+    config's other parameter schedules compressed onto ``max_iters``."""
+    warm = max(1, max_iters // 10)
+    out = [
+        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+             end=warm),
+        dict(type='CosineAnnealingLR', by_epoch=False, begin=warm,
+             end=max(max_iters, warm + 1), T_max=max(1, max_iters - warm)),
+    ]
+    epochs = cfg.train_cfg.get('max_epochs')
+    for sched in cfg.get('param_scheduler', []):
+        sched = dict(sched)
+        kind = getattr(sched['type'], '__name__', str(sched['type']))
+        if kind.endswith('LR') or sched.get('param_name') == 'lr':
+            continue  # replaced above
+        if sched.get('by_epoch', True):
+            length = epochs
+        else:
+            length = cfg.train_cfg.get('max_iters') or (
+                epochs * (train_size(cfg) // cfg.train_dataloader.batch_size))
+        for key in ('begin', 'end', 'T_max'):
+            if key in sched:
+                sched[key] = int(round(sched[key] * max_iters / length))
+        sched['by_epoch'] = False
+        sched.pop('convert_to_iter_based', None)
+        out.append(sched)
+    return out
+
+
+def epoch_iterations(cfg, max_iters, rule):
+    """Iterations that stand for one epoch of the config (``--epoch-rule``)."""
+    if rule == 'budget' and cfg.train_cfg.get('max_epochs'):
+        return max_iters / cfg.train_cfg.max_epochs
+    return train_size(cfg) // cfg.train_dataloader.batch_size
+
+
 def build_cfg(method, impl, max_iters, work_dir, args):
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS[method]))
-    if impl == 'mmpretrain':
-        cfg.model = mmpretrain_model(cfg)
-        hooks = [h for h in cfg.get('custom_hooks', [])
-                 if h['type'] != 'TargetMomentumHook']  # CosineEMA does it
-        cfg.custom_hooks = hooks
+    """The run's config; ``cfg.converted`` lists the hook conversions at
+    ``cfg.epoch_iters`` iterations per epoch."""
+    cfg = load_cfg(method, args)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     if args.batch_size:
@@ -103,14 +330,16 @@ def build_cfg(method, impl, max_iters, work_dir, args):
     cfg.train_dataloader.num_workers = args.num_workers
     cfg.train_dataloader.persistent_workers = args.num_workers > 0
     cfg.train_dataloader.drop_last = True
+    epoch_iters = epoch_iterations(cfg, max_iters, args.epoch_rule)
+    hooks, converted = iteration_hooks(cfg.get('custom_hooks', []),
+                                       epoch_iters)
+    if impl == 'mmpretrain':
+        hooks = mmpretrain_hooks(hooks, cfg)
+        cfg.model = mmpretrain_model(cfg)
+    cfg.custom_hooks = hooks
+    cfg.converted, cfg.epoch_iters = converted, epoch_iters
+    cfg.param_scheduler = budget_schedulers(cfg, max_iters)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-    warm = max(1, max_iters // 10)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-             end=warm),
-        dict(type='CosineAnnealingLR', by_epoch=False, begin=warm,
-             end=max(max_iters, warm + 1), T_max=max(1, max_iters - warm)),
-    ]
     cfg.default_hooks.checkpoint = None
     cfg.default_hooks.logger = dict(type='LoggerHook',
                                     interval=max(1, max_iters // 5))
@@ -155,14 +384,16 @@ def pretrain(method, impl, args, root):
     per_iter = (hook.stamps[-1] - hook.stamps[0]) / (len(hook.stamps) - 1)
     max_iters = max(10, int(budget / per_iter))
     del cal
-    runner = Runner.from_cfg(build_cfg(
-        method, impl, max_iters, osp.join(root, f'{method}-{impl}'), args))
+    cfg = build_cfg(method, impl, max_iters,
+                    osp.join(root, f'{method}-{impl}'), args)
+    runner = Runner.from_cfg(cfg)
     hook = _Budget(budget)
     runner.register_hook(hook)
     t0 = time.perf_counter()
     runner.train()
     info = dict(planned_iters=max_iters, iters=len(hook.stamps),
-                seconds=time.perf_counter() - t0, calib_s_per_iter=per_iter)
+                seconds=time.perf_counter() - t0, calib_s_per_iter=per_iter,
+                converted=list(cfg.converted), epoch_iters=cfg.epoch_iters)
     return runner.model, info
 
 
@@ -177,10 +408,13 @@ def knn_datasets(cfg, args):
     return out
 
 
-def knn_of_backbone(model, datasets, args):
+def knn_of_backbone(model, datasets, args, source=None):
+    """kNN top-1 per k of ``model.backbone``, or with ``source='teacher'``
+    of the momentum teacher's (``model.target.backbone``)."""
     from ssl_plugins.evaluation import extract_features
     from ssl_plugins.functional.knn import knn_accuracy
-    feats = {s: extract_features(model.backbone, model.data_preprocessor, ds,
+    backbone = model.target.backbone if source == 'teacher' else model.backbone
+    feats = {s: extract_features(backbone, model.data_preprocessor, ds,
                                  batch_size=500)
              for s, ds in datasets.items()}
     return {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
@@ -203,6 +437,16 @@ def knn_raw_pixels(datasets, args):
             for k in args.k}
 
 
+def describe_backbone(backbone):
+    """Short name of a backbone config for the random-init rows."""
+    kind = str(backbone['type']).split('.')[-1]
+    width = backbone.get('base_channels')
+    return (f'{kind}-{backbone.get("depth", "")}'
+            + (f' w{width}' if width else '')
+            + f', zero_init_residual='
+            f'{backbone.get("zero_init_residual", True)}')
+
+
 def write_markdown(path, results, args, env, command):
     ks = args.k
     head = '| backbone | implementation | iterations in budget | ' + ' | '.join(
@@ -217,17 +461,49 @@ def write_markdown(path, results, args, env, command):
              f'kNN memory bank: {args.knn_train or 60000} train images, '
              f'evaluated on {args.knn_test or 10000} test images; weighted '
              f'kNN, T=0.07, BN in eval mode with its running statistics, '
-             f'pooled last stage, L2-normalised.', '',
+             f'pooled last stage, L2-normalised. Each method is shown with '
+             f'the randomly initialised network of its own config.',
+             '',
              'Command:', '', '```', command, '```', '', head,
              '|' + '---|' * (3 + len(ks))]
+    notes = []
     for row in results:
+        knn = [f'{row["knn"][k]:.2f}' if row.get('knn') else 'n/a'
+               for k in ks]
         lines.append(f'| {row["name"]} | {row["impl"]} | '
-                     f'{row.get("iters", "-")} | ' + ' | '.join(
-                         f'{row["knn"][k]:.2f}' for k in ks) + ' |')
+                     f'{row.get("iters", "-")} | ' + ' | '.join(knn) + ' |')
+        if row.get('note'):
+            notes.append(f'- {row["name"]}, {row["impl"]}: {row["note"]}.')
+        if row.get('converted'):
+            notes.append(f'- {row["name"]}, {row["impl"]}: '
+                         + '; '.join(row['converted'])
+                         + f' (1 epoch = {row["epoch_iters"]:g} iterations, '
+                         f'--epoch-rule {args.epoch_rule}).')
+    if notes:
+        lines += ['', 'Epoch-keyed recipe hooks converted to iterations '
+                  '(named as in our configs; mmpretrain\'s SwAV runs get the '
+                  'same values in its `SwAVHook`; rules in the docstring of '
+                  '`benchmarks/quality.py`), and missing rows:', ''] + notes
     lines += ['', END]
     block = '\n'.join(lines)
     from benchmarks.markdown import replace_block
     replace_block(path, BEGIN, END, block)
+
+
+def random_init_knn(cfg, datasets, args, cache):
+    """kNN of the config's network at its initialisation (seeded), computed
+    once per distinct backbone (and data preprocessor)."""
+    key = json.dumps([cfg.model.backbone.to_dict(),
+                      cfg.model.data_preprocessor.to_dict()],
+                     sort_keys=True, default=str)
+    if key not in cache:
+        import torch
+        from ssl_plugins.registry import MODELS
+        torch.manual_seed(args.seed)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        cache[key] = knn_of_backbone(model, datasets, args)
+    return cache[key]
 
 
 def main(argv=None):
@@ -235,48 +511,52 @@ def main(argv=None):
     import torch
     torch.set_num_threads(args.threads)
     import ssl_plugins  # noqa: F401 (upstream fixes)
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from benchmarks.speed import environment
     init_default_scope('ssl_plugins')
     import ssl_plugins.utils
     ssl_plugins.utils.register_all_modules()
-    env = environment(argparse.Namespace(threads=args.threads, device='cpu'))
+    env = environment(argparse.Namespace(threads=args.threads, device='cpu',
+                                         methods=[], sections=[]))
     command = ('OMP_NUM_THREADS=1 nice -n 10 python benchmarks/quality.py '
                + ' '.join(sys.argv[1:] if argv is None else argv))
     root = args.work_dir or tempfile.mkdtemp(prefix='ssl_quality_')
-    base_cfg = Config.fromfile(osp.join(REPO, CONFIGS[args.methods[0]]))
-    datasets = knn_datasets(base_cfg, args)
+    datasets = knn_datasets(load_cfg(args.methods[0], args), args)
     results = []
+
+    def report(row):
+        results.append(row)
+        print(row, flush=True)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(dict(env=env, results=results), f, indent=1)
+        write_markdown(args.markdown, results, args, env, command)
+
     print('raw pixels ...', flush=True)
-    results.append(dict(name='raw pixels', impl='-',
-                        knn=knn_raw_pixels(datasets, args)))
-    print(results[-1], flush=True)
-    from ssl_plugins.registry import MODELS
-    torch.manual_seed(args.seed)
-    rnd = MODELS.build(base_cfg.model)
-    rnd.init_weights()
-    # the init depends on the config (zero_init_residual differs: BYOL's
-    # False, SimSiam's / Barlow Twins' True), so the row names it
-    results.append(dict(name=f'random init ({args.methods[0]} config)',
-                        impl='-',
-                        knn=knn_of_backbone(rnd, datasets, args)))
-    print(results[-1], flush=True)
+    report(dict(name='raw pixels', impl='-',
+                knn=knn_raw_pixels(datasets, args)))
+    random_init = {}
     for method in args.methods:
+        cfg = load_cfg(method, args)
+        # the init depends on the config (width; zero_init_residual: BYOL's
+        # and SwAV's False, SimSiam's / Barlow Twins' True)
+        report(dict(name=method, impl='random init ('
+                    + describe_backbone(cfg.model.backbone) + ')',
+                    knn=random_init_knn(cfg, datasets, args, random_init)))
         for impl in args.impls:
+            if impl == 'mmpretrain' and method in NO_MMPRETRAIN:
+                report(dict(name=method, impl=impl, iters='n/a', knn=None,
+                            note=NO_MMPRETRAIN[method]))
+                continue
             print(f'pretraining {method} ({impl}) for {args.budget_min} min',
                   flush=True)
             model, info = pretrain(method, impl, args, root)
-            row = dict(name=method, impl=impl, **info,
-                       knn=knn_of_backbone(model, datasets, args))
-            results.append(row)
-            print(row, flush=True)
+            source = KNN_SOURCE.get(method)
+            report(dict(name=method,
+                        impl=impl + (f' ({source})' if source else ''),
+                        **info, knn=knn_of_backbone(model, datasets, args,
+                                                    source)))
             del model
-            if args.json:
-                with open(args.json, 'w') as f:
-                    json.dump(dict(env=env, results=results), f, indent=1)
-            write_markdown(args.markdown, results, args, env, command)
-    write_markdown(args.markdown, results, args, env, command)
     return results
 
 

@@ -120,3 +120,71 @@ def test_hooks_name_what_the_model_lacks():
         FreezeLastLayerHook().before_train(runner)
     with pytest.raises(ValueError, match='freeze_epochs'):
         FreezeLastLayerHook(freeze_epochs=-1)
+    with pytest.raises(ValueError, match='freeze_iters'):
+        FreezeLastLayerHook(freeze_iters=-1)
+
+
+class _TwoLayers(torch.nn.Module):
+    """A body and a last layer, as DINO exposes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.last = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+
+    def last_layer_parameters(self):
+        return list(self.last.parameters())
+
+    def forward(self, x):
+        return self.last(self.body(x)).sum()
+
+
+def test_freeze_last_layer_by_iterations():
+    """freeze_iters: fixed while runner.iter < freeze_iters whatever the
+    epoch (an IterBasedTrainLoop keeps runner.epoch at 0)."""
+    import types
+
+    from ssl_plugins.engine.hooks import FreezeLastLayerHook
+    torch.manual_seed(0)
+    model = _TwoLayers()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1,
+                                  weight_decay=0.04)
+    runner = types.SimpleNamespace(
+        model=model, optim_wrapper=types.SimpleNamespace(optimizer=optimizer),
+        epoch=0, iter=0)
+    hook = FreezeLastLayerHook(freeze_epochs=5, freeze_iters=2)
+    hook.before_train(runner)
+    last_changed, body_changed = [], []
+    for it in range(4):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        last0 = [p.detach().clone() for p in model.last_layer_parameters()]
+        body0 = model.body.weight.detach().clone()
+        model(torch.randn(4, 2)).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        last_changed.append(any(
+            not torch.equal(a, b)
+            for a, b in zip(last0, model.last_layer_parameters())))
+        body_changed.append(not torch.equal(body0, model.body.weight))
+    hook.after_train(runner)
+    assert last_changed == [False, False, True, True]
+    assert all(body_changed)
+
+
+def test_teacher_temp_warmup_by_iterations():
+    """warmup_iters: the same linear ramp per runner.iter (epoch stays 0)."""
+    import types
+
+    from ssl_plugins.engine.hooks import TeacherTempWarmupHook
+    temps = []
+    model = types.SimpleNamespace(set_teacher_temp=temps.append)
+    hub = types.SimpleNamespace(update_scalar=lambda key, value: None)
+    runner = types.SimpleNamespace(model=model, message_hub=hub, epoch=0,
+                                   iter=0)
+    hook = TeacherTempWarmupHook(0.04, 0.07, warmup_epochs=30,
+                                 warmup_iters=4)
+    for it in range(6):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+    expected = [0.04, 0.05, 0.06, 0.07, 0.07, 0.07]
+    assert all(math.isclose(t, e) for t, e in zip(temps, expected)), temps

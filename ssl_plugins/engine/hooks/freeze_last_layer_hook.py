@@ -1,4 +1,6 @@
 """Keep a model's last layer fixed during the first epochs (DINO)."""
+from typing import Optional
+
 from mmengine.hooks import Hook
 
 from ssl_plugins.registry import HOOKS
@@ -8,7 +10,7 @@ from .model_access import unwrapped_model
 @HOOKS.register_module()
 class FreezeLastLayerHook(Hook):
     """Skip the optimizer update of ``model.last_layer_parameters()`` while
-    ``runner.epoch < freeze_epochs``.
+    ``runner.epoch < freeze_epochs`` (or ``runner.iter < freeze_iters``).
 
     DINO (official ``cancel_gradients_last_layer``, ``--freeze_last_layer
     1``) drops the last layer's gradients after backward and gradient
@@ -23,14 +25,22 @@ class FreezeLastLayerHook(Hook):
     Args:
         freeze_epochs (int): epochs during which the layer is fixed.
             Defaults to 1 (official).
+        freeze_iters (int, optional): iterations during which the layer is
+            fixed, for iteration-based schedules (under mmengine's
+            ``IterBasedTrainLoop`` ``runner.epoch`` stays 0); replaces
+            ``freeze_epochs`` when given.
     """
     priority = 'NORMAL'
 
-    def __init__(self, freeze_epochs: int = 1):
-        if freeze_epochs < 0:
-            raise ValueError('FreezeLastLayerHook: freeze_epochs must be >= 0,'
-                             f' got {freeze_epochs}')
+    def __init__(self, freeze_epochs: int = 1,
+                 freeze_iters: Optional[int] = None):
+        for name, value in (('freeze_epochs', freeze_epochs),
+                            ('freeze_iters', freeze_iters)):
+            if value is not None and value < 0:
+                raise ValueError(f'FreezeLastLayerHook: {name} must be >= 0,'
+                                 f' got {value}')
         self.freeze_epochs = freeze_epochs
+        self.freeze_iters = freeze_iters
         self._params = []
         self._frozen = False
         self._handles = []
@@ -53,7 +63,10 @@ class FreezeLastLayerHook(Hook):
         ]
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        self._frozen = runner.epoch < self.freeze_epochs
+        if self.freeze_iters is not None:
+            self._frozen = runner.iter < self.freeze_iters
+        else:
+            self._frozen = runner.epoch < self.freeze_epochs
 
     def after_train(self, runner) -> None:
         for handle in self._handles:

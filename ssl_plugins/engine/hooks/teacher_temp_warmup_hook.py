@@ -1,4 +1,6 @@
-"""DINO's teacher temperature warm-up, per epoch."""
+"""DINO's teacher temperature warm-up, per epoch (or per iteration)."""
+from typing import Optional
+
 from mmengine.hooks import Hook
 
 from ssl_plugins.functional.dino import teacher_temperature
@@ -16,25 +18,37 @@ class TeacherTempWarmupHook(Hook):
     exactly. The model must expose ``set_teacher_temp`` (``DINO``); works
     with and without DDP. Logged as ``teacher_temp``.
 
+    With ``warmup_iters`` (iteration-based schedules: under mmengine's
+    ``IterBasedTrainLoop`` ``runner.epoch`` stays 0) the same linear ramp runs
+    per iteration instead, from ``runner.iter``: ``warmup_temp`` at iteration
+    0, ``temp`` from iteration ``warmup_iters - 1`` on.
+
     Args:
         warmup_temp (float): tau_t at epoch 0. Defaults to 0.04.
         temp (float): tau_t after the warm-up. Defaults to 0.07.
         warmup_epochs (int): epochs of the warm-up. Defaults to 30.
+        warmup_iters (int, optional): iterations of the warm-up; replaces
+            ``warmup_epochs`` when given.
     """
     priority = 'NORMAL'
 
     def __init__(self,
                  warmup_temp: float = 0.04,
                  temp: float = 0.07,
-                 warmup_epochs: int = 30):
+                 warmup_epochs: int = 30,
+                 warmup_iters: Optional[int] = None):
         self.warmup_temp = warmup_temp
         self.temp = temp
         self.warmup_epochs = warmup_epochs
+        self.warmup_iters = warmup_iters
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
         model = unwrapped_model(runner,
                                 type(self).__name__, 'set_teacher_temp')
-        temp = teacher_temperature(runner.epoch, self.warmup_epochs,
-                                   self.warmup_temp, self.temp)
+        if self.warmup_iters is not None:
+            step, length = runner.iter, self.warmup_iters
+        else:
+            step, length = runner.epoch, self.warmup_epochs
+        temp = teacher_temperature(step, length, self.warmup_temp, self.temp)
         model.set_teacher_temp(temp)
         runner.message_hub.update_scalar('train/teacher_temp', temp)
