@@ -64,7 +64,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 #: DINO's Fashion-MNIST config (switch here, or ``--config dino=PATH``).
 DINO_CONFIG = ('configs/dino/'
-               'dino_resnet18-w32-s2-k4096_1xb256-coslr-3e_fashion-mnist.py')
+               'dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py')
 CONFIGS = {
     'byol': 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
     'simsiam':
