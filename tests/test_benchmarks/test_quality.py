@@ -4,6 +4,7 @@ decay schedule kept), and the script runs end to end on a tiny setting
 (tiny fake data set; no accuracy is asserted)."""
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
@@ -49,11 +50,13 @@ def test_epoch_keyed_arguments_become_iterations(fake_fmnist, tmp_path):
             hook['frozen_layers_cfg']) == (8, 3840, dict(prototypes=20))
     assert 'epoch_queue_starts' not in hook
 
-    # --epoch-rule budget: the 3-epoch recipe compressed onto 12 iterations
+    # --epoch-rule budget: the recipe's epochs compressed onto 12 iterations
     budget = quality.build_cfg('dino', 'ours', 12, str(tmp_path),
                                args_for(fake_fmnist, '--epoch-rule',
                                         'budget'))
-    assert hooks_by_name(budget)['FreezeLastLayerHook']['freeze_iters'] == 4
+    epochs = Config.fromfile(quality.CONFIGS['dino']).train_cfg.max_epochs
+    assert hooks_by_name(budget)['FreezeLastLayerHook'][
+        'freeze_iters'] == 12 // epochs
 
 
 def test_unconverted_epoch_keyed_hook_is_refused():
