@@ -5,11 +5,11 @@ import torch
 
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
-from ..utils import MomentumTarget
+from .momentum_mixin import MomentumTargetMixin
 
 
 @MODELS.register_module()
-class BYOL(BaseSelfSupervisor):
+class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
     """Online backbone + projector + predictor regress a momentum target.
 
     ``loss = (byol(q1, sg(z2')) + byol(q2, sg(z1'))) / 2`` with
@@ -40,31 +40,13 @@ class BYOL(BaseSelfSupervisor):
                  base_momentum: float = 0.99,
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
-        if not 0.0 <= base_momentum <= 1.0:
-            raise ValueError(f'BYOL: base_momentum must be in [0, 1] (the '
-                             f'weight of the old target), got {base_momentum}')
-        self.base_momentum = base_momentum
-        self.momentum = base_momentum
-        self.target = MomentumTarget(self._online())
-
-    def _online(self) -> Dict[str, torch.nn.Module]:
-        return dict(backbone=self.backbone, neck=self.neck)
-
-    def init_weights(self) -> None:
-        """Initialise the online network, then start the target equal to it."""
-        super().init_weights()
-        self.target.copy_from(self._online())
-
-    def set_momentum(self, tau: float) -> None:
-        """Set the current target momentum tau (used by the hooks)."""
-        self.momentum = float(tau)
+        self._build_momentum_target(base_momentum)
 
     def loss(self, views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Symmetric BYOL loss of two views."""
         self._check_num_views(views, 2)
-        if self.training:
-            self.target.update(self._online(), self.momentum)
+        self.update_target()
         v1, v2 = views[0], views[1]
         z1 = self.neck(self.backbone(v1))
         z2 = self.neck(self.backbone(v2))

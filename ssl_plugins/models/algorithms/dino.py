@@ -6,6 +6,7 @@ from torch import nn
 
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
+from .momentum_mixin import MomentumTargetMixin
 from ..utils import MomentumTarget
 
 
@@ -26,7 +27,7 @@ def disable_stochastic_layers(module: nn.Module) -> None:
 
 
 @MODELS.register_module()
-class DINO(BaseSelfSupervisor):
+class DINO(MomentumTargetMixin, BaseSelfSupervisor):
     """Student (backbone + ``DINONeck``) distilled from an EMA teacher.
 
     ``views`` are the multi-crop views, the ``num_global_views`` (2) global
@@ -68,35 +69,16 @@ class DINO(BaseSelfSupervisor):
                  num_global_views: int = 2,
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
-        if not 0.0 <= base_momentum <= 1.0:
-            raise ValueError(
-                f'DINO: base_momentum must be in [0, 1] (the '
-                f'weight of the old teacher), got {base_momentum}')
-        self.base_momentum = base_momentum
-        self.momentum = base_momentum
         self.num_global_views = num_global_views
         # checkpoint keys target.backbone.* / target.neck.* (the shared
         # MomentumTarget layout, read by tools/knn_eval.py --source teacher)
-        self.target = MomentumTarget(self._student())
+        self._build_momentum_target(base_momentum)
         disable_stochastic_layers(self.target)
 
     @property
     def teacher(self) -> MomentumTarget:
         """The teacher network (stored as ``target``)."""
         return self.target
-
-    def _student(self) -> Dict[str, nn.Module]:
-        return dict(backbone=self.backbone, neck=self.neck)
-
-    def init_weights(self) -> None:
-        """Initialise the student, then start the teacher equal to it."""
-        super().init_weights()
-        self.teacher.copy_from(self._student())
-
-    # --- small public methods the hooks use -------------------------------
-    def set_momentum(self, tau: float) -> None:
-        """Set the current teacher momentum tau (``TargetMomentumHook``)."""
-        self.momentum = float(tau)
 
     def set_teacher_temp(self, temp: float) -> None:
         """Set the teacher temperature (``TeacherTempWarmupHook``)."""
@@ -119,8 +101,7 @@ class DINO(BaseSelfSupervisor):
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """DINO loss of a multi-crop batch (global views first)."""
         self._check_num_views(views, self.num_global_views)
-        if self.training:
-            self.teacher.update(self._student(), self.momentum)
+        self.update_target()
         global_views = views[:self.num_global_views]
         with torch.no_grad():
             teacher_out = self._project(self.teacher.backbone,
