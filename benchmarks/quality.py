@@ -105,6 +105,10 @@ def parse_args(argv=None):
     p.add_argument('--budget-min', type=float, default=10.0,
                    help='wall-clock pretraining budget per method and '
                    'implementation, minutes')
+    p.add_argument('--iters', type=int, default=None,
+                   help='train exactly this many iterations instead of a '
+                   'wall-clock budget (no calibration, no time limit): for '
+                   'recipe experiments on a busy machine')
     p.add_argument('--epoch-rule', choices=['data', 'budget'],
                    default='data',
                    help='one epoch of the epoch-keyed hook arguments: '
@@ -127,6 +131,10 @@ def parse_args(argv=None):
     p.add_argument('--markdown', default=osp.join(REPO, 'docs',
                                                   'benchmarks.md'))
     p.add_argument('--json', default=None)
+    p.add_argument('--merge', nargs='+', default=None, metavar='JSON',
+                   help='no training: write the table of these --json files '
+                   '(e.g. ours and mmpretrain run as two concurrent '
+                   'processes, one per core) into --markdown')
     args = p.parse_args(argv)
     args.configs = dict(CONFIGS)
     for item in args.config:
@@ -374,6 +382,9 @@ def pretrain(method, impl, args, root):
     """Calibrate N, then train for the budget; returns (model, info)."""
     from mmengine.runner import Runner
     budget = args.budget_min * 60
+    if args.iters:
+        return _train(method, impl, args, root, args.iters, float('inf'),
+                      dict(calib_s_per_iter=None))
     # calibration: 4 iterations, the last 3 timed
     cal = Runner.from_cfg(build_cfg(method, impl, 4,
                                     osp.join(root, f'{method}-{impl}-cal'),
@@ -384,6 +395,12 @@ def pretrain(method, impl, args, root):
     per_iter = (hook.stamps[-1] - hook.stamps[0]) / (len(hook.stamps) - 1)
     max_iters = max(10, int(budget / per_iter))
     del cal
+    return _train(method, impl, args, root, max_iters, budget,
+                  dict(calib_s_per_iter=per_iter))
+
+
+def _train(method, impl, args, root, max_iters, budget, extra):
+    from mmengine.runner import Runner
     cfg = build_cfg(method, impl, max_iters,
                     osp.join(root, f'{method}-{impl}'), args)
     runner = Runner.from_cfg(cfg)
@@ -392,7 +409,7 @@ def pretrain(method, impl, args, root):
     t0 = time.perf_counter()
     runner.train()
     info = dict(planned_iters=max_iters, iters=len(hook.stamps),
-                seconds=time.perf_counter() - t0, calib_s_per_iter=per_iter,
+                seconds=time.perf_counter() - t0, **extra,
                 converted=list(cfg.converted), epoch_iters=cfg.epoch_iters)
     return runner.model, info
 
@@ -506,8 +523,52 @@ def random_init_knn(cfg, datasets, args, cache):
     return cache[key]
 
 
+#: Arguments a --json file records for --merge.
+RUN_ARGS = ('budget_min', 'epoch_rule', 'k', 'threads', 'knn_train',
+            'knn_test', 'iters')
+
+
+def merge(args):
+    """The table of several ``--json`` runs: rows in method order (raw
+    pixels, then per method: random init, ours, mmpretrain), the first of
+    duplicated baseline rows kept; the runs must share :data:`RUN_ARGS`."""
+    runs = []
+    for path in args.merge:
+        with open(path) as f:
+            runs.append(json.load(f))
+    first = runs[0]['args']
+    for path, run in zip(args.merge, runs):
+        diff = {k: (first[k], run['args'][k]) for k in RUN_ARGS
+                if run['args'][k] != first[k]}
+        if diff:
+            raise ValueError(f'--merge: {path} was run with other settings '
+                             f'than {args.merge[0]}: {diff}')
+    rows, seen = [], set()
+    for run in runs:
+        for row in run['results']:
+            key = (row['name'], row['impl'])
+            if key not in seen:
+                seen.add(key)
+                if row.get('knn'):
+                    row['knn'] = {int(k): v for k, v in row['knn'].items()}
+                rows.append(row)
+    order = ['raw pixels'] + list(CONFIGS)
+    rows.sort(key=lambda r: (order.index(r['name']),
+                             0 if r['impl'].startswith('random init') else
+                             1 if r['impl'].startswith('ours') else 2))
+    for k, v in first.items():
+        setattr(args, k, v)
+    command = '\n'.join(run['command'] + ' &' for run in runs) + (
+        '\nwait\npython benchmarks/quality.py --merge '
+        + ' '.join(args.merge))
+    write_markdown(args.markdown, rows, args, runs[0]['env'], command)
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.merge:
+        return merge(args)
     import torch
     torch.set_num_threads(args.threads)
     import ssl_plugins  # noqa: F401 (upstream fixes)
@@ -529,7 +590,9 @@ def main(argv=None):
         print(row, flush=True)
         if args.json:
             with open(args.json, 'w') as f:
-                json.dump(dict(env=env, results=results), f, indent=1)
+                json.dump(dict(env=env, results=results, command=command,
+                               args={k: getattr(args, k) for k in RUN_ARGS}),
+                          f, indent=1)
         write_markdown(args.markdown, results, args, env, command)
 
     print('raw pixels ...', flush=True)

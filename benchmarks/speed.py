@@ -559,8 +559,9 @@ def write_markdown(path, results, argv=None):
              f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}'
              + (f', lightly {env["lightly"]}' if 'lightly' in env else '') +
              '. Ours and the reference implementation run interleaved in one '
-             'process: read the ratios, not the absolute times (the CPU '
-             'machine is shared).',
+             'process' + ('.' if env['device'].startswith('cuda') else
+                          ': read the ratios, not the absolute times (the '
+                          'CPU machine is shared).'),
              '', '```', cmd, '```', '']
     if 'train' in results:
         lines += [f'Train iteration: backbone {cfg["arch"]}, '

@@ -42,11 +42,27 @@ def make_fake_fashion_mnist(root: str, num_train: int = 64,
     return root
 
 
+def _join_path(*parts: Optional[str]) -> str:
+    return os.pathsep.join(p for p in parts if p)
+
+
 def run_tool(args: Sequence[str], env: Optional[dict] = None,
              timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a command from the repo root with OMP_NUM_THREADS=1."""
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
-    full_env.update(env or {})
+    # the repo first; keep the caller's PYTHONPATH (e.g. packages installed
+    # with ``pip install --target``)
+    inherited = os.environ.get('PYTHONPATH')
+    full_env = dict(os.environ, OMP_NUM_THREADS='1',
+                    PYTHONPATH=_join_path(REPO, inherited))
+    if any('dist_train.sh' in a or 'torch.distributed.run' in a
+           for a in args):
+        # the distributed tests are the 2-process CPU (gloo) ones, also on a
+        # machine with fewer GPUs than processes
+        full_env['CUDA_VISIBLE_DEVICES'] = ''
+    env = dict(env or {})
+    if 'PYTHONPATH' in env:
+        env['PYTHONPATH'] = _join_path(env['PYTHONPATH'], inherited)
+    full_env.update(env)
     proc = subprocess.run(list(args), cwd=REPO, env=full_env, timeout=timeout,
                           capture_output=True, text=True)
     if proc.returncode != 0:

@@ -60,5 +60,9 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
+# NHWC layout on the GPU, same values: 0.67x of the NCHW iteration on an H200
+# (docs/benchmarks.md, "GPU")
+custom_hooks = [dict(type='ChannelsLastHook')]
+
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))
 auto_scale_lr = dict(base_batch_size=2048)

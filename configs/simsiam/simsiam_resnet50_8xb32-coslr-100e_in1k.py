@@ -56,6 +56,8 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
-custom_hooks = [dict(type='FixedLrHook')]
+# NHWC layout on the GPU, same values: 0.58-0.67x of the NCHW iteration on an
+# H200 (docs/benchmarks.md, "GPU")
+custom_hooks = [dict(type='FixedLrHook'), dict(type='ChannelsLastHook')]
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))
 auto_scale_lr = dict(base_batch_size=256)

@@ -19,6 +19,20 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def check_local_rank_has_gpu() -> None:
+    """Raise a clear error (instead of CUDA's 'invalid device ordinal')
+    when this process's ``LOCAL_RANK`` has no GPU of its own."""
+    local_rank = int(os.environ.get('LOCAL_RANK', 0))
+    count = torch.cuda.device_count()
+    if local_rank >= count:
+        raise RuntimeError(
+            f'LOCAL_RANK={local_rank}, but only {count} CUDA device(s) are '
+            'visible to this process (CUDA_VISIBLE_DEVICES='
+            f'{os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")!r}): launch '
+            f'at most {count} process(es) per node, or set '
+            'CUDA_VISIBLE_DEVICES= (empty) to train on the CPU with gloo.')
+
+
 def patch_cpu_distributed() -> None:
     """Install the CPU fallbacks in mmengine (idempotent)."""
     from mmengine.dist import utils as dist_utils
@@ -31,6 +45,7 @@ def patch_cpu_distributed() -> None:
 
     def _init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
         if _cuda():
+            check_local_rank_has_gpu()
             return original_init(backend, init_backend=init_backend, **kwargs)
         import torch.distributed as dist
         dist.init_process_group(

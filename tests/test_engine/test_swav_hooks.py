@@ -86,7 +86,8 @@ def test_queue_start_use_and_exact_resume(tmp_path):
                           resume_from=str(tmp_path / 'a' / 'epoch_2.pth'))
     # the queue is restored with the checkpoint, before training goes on
     resumed.load_or_resume()
-    torch.testing.assert_close(resumed.model.queue, ckpt2['swav_queue'][0])
+    torch.testing.assert_close(resumed.model.queue.cpu(),
+                               ckpt2['swav_queue'][0])
     resumed.train()
     torch.testing.assert_close(resumed.model.queue, straight.model.queue,
                                rtol=0, atol=0)

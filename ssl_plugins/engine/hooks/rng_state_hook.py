@@ -37,9 +37,16 @@ class RNGStateHook(Hook):
             return
         random.setstate(_as_python_state(state['python']))
         np.random.set_state(state['numpy'])
-        torch.set_rng_state(state['torch'])
+        # mmengine's resume maps the checkpoint onto the GPU: the setters
+        # take CPU byte tensors only
+        torch.set_rng_state(_as_byte_tensor(state['torch']))
         if 'cuda' in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state['cuda'])
+            torch.cuda.set_rng_state_all(
+                [_as_byte_tensor(s) for s in state['cuda']])
+
+
+def _as_byte_tensor(state) -> torch.Tensor:
+    return torch.as_tensor(state).to(device='cpu', dtype=torch.uint8)
 
 
 def _as_python_state(state):
