@@ -11,7 +11,14 @@ on the test split with the backbone's features (BN in eval mode, global
 average pool of the last stage, L2-normalised; DINO: the teacher's backbone,
 as the paper and its published weights). Baselines: kNN on raw pixels, and
 for every method the randomly initialised network of its own config (the
-backbones differ: width 16 or 32, ``zero_init_residual``). DINO has no
+backbones differ: width 16 or 32, ``zero_init_residual``) twice: with its BN
+layers as initialised (running mean 0 / variance 1: identities in eval mode)
+and with the BN statistics of the train images (``ssl_plugins.evaluation.recalibrate_bn``; what
+a pretraining run at lr 0 would give, and how every pretrained network is
+evaluated: with statistics of data). Ours runs the shipped config, with its
+``ChannelsLastHook``; mmpretrain's runs without it (NCHW, as its configs).
+SwAV runs on the width-16 network of the BYOL / DINO configs
+(``swav_resnet18-w16-s2_...``). DINO has no
 mmpretrain row: mmpretrain 1.2's pip package has no DINO (its repository
 keeps one under ``projects/dino/``, which is not installed). Writes the table
 into ``docs/benchmarks.md`` (between the ``quality`` markers).
@@ -35,14 +42,14 @@ epoch-keyed argument would never fire, or fire for the whole run):
 - Epoch-keyed hook arguments (:data:`EPOCH_ARGS`: SwAV's queue start, DINO's
   last-layer freezing and teacher-temperature warm-up; mmpretrain's
   ``SwAVHook`` queue start) become their iteration-keyed twins at
-  ``--epoch-rule data`` (default): 1 epoch = len(train set) // batch
-  iterations, i.e. after the same amount of data as in the shipped recipe
-  (at batch 64: 937 iterations; a 10-minute CPU run stays within the first
-  epoch, so DINO's last layer stays frozen and SwAV's queue does not start,
-  as in the recipe's first epoch). ``--epoch-rule budget``: 1 epoch = N /
-  E_cfg iterations, the recipe compressed onto the budget as the schedules
-  above (DINO's last layer then trains after the first third of a 3-epoch
-  config's budget). A hook with an epoch-keyed argument not in
+  ``--epoch-rule budget`` (default): 1 epoch = N / E_cfg iterations, the
+  recipe compressed onto the budget as the lr and the schedules above (DINO's
+  last layer trains after the first quarter of its 4-epoch config's budget,
+  SwAV's queue starts after the first third). ``--epoch-rule data``: 1 epoch
+  = len(train set) // batch iterations, after the same amount of data as in
+  the shipped recipe (234 iterations at batch 256: in a 6-minute run DINO's
+  last layer stayed frozen for 217 of its 217 iterations, and SwAV's queue
+  never started). A hook with an epoch-keyed argument not in
   :data:`EPOCH_ARGS` stops the script rather than run unconverted.
 
 Example (what the lead runs: 10 min per method and implementation)::
@@ -71,8 +78,8 @@ CONFIGS = {
     'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
     'barlow_twins': 'configs/barlow_twins/'
     'barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py',
-    'swav':
-    'configs/swav/swav_resnet18_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
+    'swav': 'configs/swav/'
+    'swav_resnet18-w16-s2_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
     'dino': DINO_CONFIG,
 }
 #: Methods without an implementation in mmpretrain 1.2's pip package.
@@ -110,7 +117,7 @@ def parse_args(argv=None):
                    'wall-clock budget (no calibration, no time limit): for '
                    'recipe experiments on a busy machine')
     p.add_argument('--epoch-rule', choices=['data', 'budget'],
-                   default='data',
+                   default='budget',
                    help='one epoch of the epoch-keyed hook arguments: '
                    'len(train set) // batch iterations (data), or the '
                    'planned iterations / the config\'s epochs (budget)')
@@ -257,8 +264,8 @@ def mmpretrain_hooks(hooks, cfg):
     out, swav = [], {}
     for hook in hooks:
         name = hook_class(hook).__name__
-        if name == 'TargetMomentumHook':
-            continue
+        if name in ('TargetMomentumHook', 'ChannelsLastHook'):
+            continue  # ours (theirs: CosineEMA in the model; NCHW)
         if name == 'SwAVQueueHook':
             args = hook_args(hook)
             swav.update(queue_length=args['length'],
@@ -479,7 +486,11 @@ def write_markdown(path, results, args, env, command):
              f'evaluated on {args.knn_test or 10000} test images; weighted '
              f'kNN, T=0.07, BN in eval mode with its running statistics, '
              f'pooled last stage, L2-normalised. Each method is shown with '
-             f'the randomly initialised network of its own config.',
+             f'the randomly initialised network of its own config, with its '
+             f'BN layers as initialised (identities in eval mode) and with '
+             f'the BN statistics of the train images (the lr-0 control). '
+             f'"N of M" iterations: the run planned M from its calibration '
+             f'and the budget stopped it at N, before its schedule ended.',
              '',
              'Command:', '', '```', command, '```', '', head,
              '|' + '---|' * (3 + len(ks))]
@@ -487,8 +498,11 @@ def write_markdown(path, results, args, env, command):
     for row in results:
         knn = [f'{row["knn"][k]:.2f}' if row.get('knn') else 'n/a'
                for k in ks]
-        lines.append(f'| {row["name"]} | {row["impl"]} | '
-                     f'{row.get("iters", "-")} | ' + ' | '.join(knn) + ' |')
+        iters = row.get('iters', '-')
+        if isinstance(iters, int) and iters < row.get('planned_iters', 0):
+            iters = f'{iters} of {row["planned_iters"]}'
+        lines.append(f'| {row["name"]} | {row["impl"]} | {iters} | '
+                     + ' | '.join(knn) + ' |')
         if row.get('note'):
             notes.append(f'- {row["name"]}, {row["impl"]}: {row["note"]}.')
         if row.get('converted'):
@@ -509,7 +523,13 @@ def write_markdown(path, results, args, env, command):
 
 def random_init_knn(cfg, datasets, args, cache):
     """kNN of the config's network at its initialisation (seeded), computed
-    once per distinct backbone (and data preprocessor)."""
+    once per distinct backbone (and data preprocessor), in two versions:
+    ``'init'``: BN layers as initialised (running mean 0, variance 1: in eval
+    mode each BN is an identity up to its affine init, so the network is a
+    plain random ReLU network); ``'data'``: the same weights with the BN
+    statistics of the kNN train images (``recalibrate_bn``), as a
+    pretrained network has them: the control for what pretraining adds
+    beyond BN statistics (a run at lr 0)."""
     key = json.dumps([cfg.model.backbone.to_dict(),
                       cfg.model.data_preprocessor.to_dict()],
                      sort_keys=True, default=str)
@@ -519,7 +539,12 @@ def random_init_knn(cfg, datasets, args, cache):
         torch.manual_seed(args.seed)
         model = MODELS.build(cfg.model)
         model.init_weights()
-        cache[key] = knn_of_backbone(model, datasets, args)
+        init = knn_of_backbone(model, datasets, args)
+        from ssl_plugins.evaluation import recalibrate_bn
+        recalibrate_bn(model.backbone, model.data_preprocessor,
+                       datasets['train'])
+        cache[key] = dict(init=init,
+                          data=knn_of_backbone(model, datasets, args))
     return cache[key]
 
 
@@ -603,9 +628,12 @@ def main(argv=None):
         cfg = load_cfg(method, args)
         # the init depends on the config (width; zero_init_residual: BYOL's
         # and SwAV's False, SimSiam's / Barlow Twins' True)
-        report(dict(name=method, impl='random init ('
-                    + describe_backbone(cfg.model.backbone) + ')',
-                    knn=random_init_knn(cfg, datasets, args, random_init)))
+        knn = random_init_knn(cfg, datasets, args, random_init)
+        net = describe_backbone(cfg.model.backbone)
+        report(dict(name=method, impl=f'random init ({net}; BN as '
+                    'initialised)', knn=knn['init']))
+        report(dict(name=method, impl=f'random init ({net}; BN statistics '
+                    'of the train images)', knn=knn['data']))
         for impl in args.impls:
             if impl == 'mmpretrain' and method in NO_MMPRETRAIN:
                 report(dict(name=method, impl=impl, iters='n/a', knn=None,

@@ -46,7 +46,9 @@ def parse_args(argv=None):
     parser.add_argument('--k', type=int, nargs='+', default=[20, 200])
     parser.add_argument('--temperature', type=float, default=0.07)
     parser.add_argument('--random-init', action='store_true',
-                        help='also evaluate a randomly initialised backbone')
+                        help='also evaluate a randomly initialised backbone, '
+                        'with its BN as initialised and with the BN '
+                        'statistics of the train split')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random-init backbone')
     parser.add_argument('--batch-size', type=int, default=None,
@@ -109,9 +111,18 @@ def main(argv=None):
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
     rows = []
     if args.random_init:
+        from ssl_plugins.evaluation import recalibrate_bn
+        from ssl_plugins.registry import DATASETS
         model = build_backbone(cfg, args.seed)
         rows.append(('random init', evaluate(model, cfg, args.k,
                                              args.temperature)))
+        # the same weights with BN statistics of the train split (as every
+        # trained network has them): the lr-0 control
+        recalibrate_bn(model.backbone, model.data_preprocessor,
+                       DATASETS.build(cfg.knn_eval.train),
+                       cfg.knn_eval.get('batch_size', 512))
+        rows.append(('random init, train-split BN stats',
+                     evaluate(model, cfg, args.k, args.temperature)))
     for source in (args.source if args.checkpoint else []):
         model = build_backbone(cfg, args.seed)
         try:

@@ -59,6 +59,10 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
+# NHWC layout, same values: 0.74-0.87x of the NCHW step on a Xeon CPU
+# (docs/benchmarks.md)
+custom_hooks = [dict(type='ChannelsLastHook')]
+
 default_hooks = dict(logger=dict(type='LoggerHook', interval=20),
                      checkpoint=dict(type='CheckpointHook',
                                      interval=1,

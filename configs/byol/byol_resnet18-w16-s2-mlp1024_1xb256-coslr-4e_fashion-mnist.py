@@ -52,7 +52,10 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
-custom_hooks = [dict(type='TargetMomentumHook', end_momentum=1.0)]
+# NHWC layout, same values: 0.74-0.87x of the NCHW step on a Xeon CPU
+# (docs/benchmarks.md)
+custom_hooks = [dict(type='TargetMomentumHook', end_momentum=1.0),
+                dict(type='ChannelsLastHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))

@@ -5,5 +5,6 @@ _base_ = ['./byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py']
 
 custom_hooks = [
     dict(type='TargetMomentumHook', end_momentum=1.0),
+    dict(type='ChannelsLastHook'),  # as the base config: same values
     dict(type='KNNHook', interval=2, max_samples=(10000, 2000)),
 ]

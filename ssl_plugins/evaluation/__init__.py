@@ -2,6 +2,7 @@
 import mmpretrain.evaluation  # noqa: F401
 import mmpretrain.visualization  # noqa: F401
 
+from .bn_recalibration import recalibrate_bn  # noqa: E402
 from .feature_extraction import extract_features  # noqa: E402
 
-__all__ = ['extract_features']
+__all__ = ['extract_features', 'recalibrate_bn']

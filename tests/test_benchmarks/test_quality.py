@@ -15,7 +15,8 @@ BATCH = 8  # the fake train set has 64 images: 1 epoch = 8 iterations
 
 def args_for(fake_fmnist, *extra):
     return quality.parse_args(['--batch-size', str(BATCH), '--num-workers',
-                               '0', '--data-root', fake_fmnist, *extra])
+                               '0', '--data-root', fake_fmnist,
+                               '--epoch-rule', 'data', *extra])
 
 
 def hooks_by_name(cfg):
@@ -128,7 +129,7 @@ def test_swav_and_dino_end_to_end(fake_fmnist, tmp_path):
         '--methods', 'swav', 'dino', '--budget-min', '0.005', '--batch-size',
         str(BATCH), '--num-workers', '0', '--data-root', fake_fmnist,
         '--knn-train', '64', '--knn-test', '32', '--markdown', str(md),
-        '--work-dir', str(tmp_path / 'work')
+        '--work-dir', str(tmp_path / 'work'), '--epoch-rule', 'data'
     ])
     rows = {(r['name'], r['impl'].split(' (')[0]): r for r in results}
     assert set(rows) == {('raw pixels', '-'), ('swav', 'random init'),
@@ -165,7 +166,10 @@ def test_fixed_iterations_and_merge_of_concurrent_runs(fake_fmnist, tmp_path):
                          str(tmp_path / 'ours.json'), '--markdown', str(md)])
     assert [(r['name'], r['impl'].split(' (')[0]) for r in rows] == [
         ('raw pixels', '-'), ('simsiam', 'random init'),
-        ('simsiam', 'ours'), ('simsiam', 'mmpretrain')]
+        ('simsiam', 'random init'), ('simsiam', 'ours'),
+        ('simsiam', 'mmpretrain')]
+    assert 'BN as initialised' in rows[1]['impl']
+    assert 'BN statistics of the train images' in rows[2]['impl']
     text = md.read_text()
     assert text.count('| simsiam | ours | 3 |') == 1
     assert 'benchmarks/quality.py --merge' in text
@@ -175,3 +179,4 @@ def test_fixed_iterations_and_merge_of_concurrent_runs(fake_fmnist, tmp_path):
     with pytest.raises(ValueError, match="other.json.*'iters': \\(3, 2\\)"):
         quality.main(['--merge', str(tmp_path / 'ours.json'),
                       str(tmp_path / 'other.json')])
+

@@ -22,7 +22,7 @@ def test_imagenet_recipe_builds():
     assert cfg.find_unused_parameters is False
     hooks = [HOOKS.build(h) for h in cfg.custom_hooks]
     assert [type(h).__name__ for h in hooks] == [
-        'SwAVQueueHook', 'FreezePrototypesHook'
+        'SwAVQueueHook', 'FreezePrototypesHook', 'ChannelsLastHook'
     ]
     assert cfg.train_dataloader.batch_size * 8 == \
         cfg.auto_scale_lr.base_batch_size

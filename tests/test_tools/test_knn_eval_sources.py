@@ -59,15 +59,16 @@ def test_online_target_and_random_rows(tmp_path, fake_fmnist, capsys):
         '--k', '5', '20', '--batch-size', '32', '--out', out
     ] + opts)
     assert [name for name, _ in rows] == [
-        'random init', 'online (epoch_3.pth)', 'target (epoch_3.pth)'
+        'random init', 'random init, train-split BN stats',
+        'online (epoch_3.pth)', 'target (epoch_3.pth)'
     ]
-    for (name, res), backbone in zip(rows[1:],
+    for (name, res), backbone in zip(rows[2:],
                                      (model.backbone, model.target.backbone)):
         for k in (5, 20):
             assert res[k] == pytest.approx(
                 reference(model, backbone, fake_fmnist, k)), name
     saved = json.load(open(out))
-    assert saved['rows'][1]['k20'] == rows[1][1][20]
+    assert saved['rows'][2]['k20'] == rows[2][1][20]
     assert saved['temperature'] == 0.07
     printed = capsys.readouterr().out
     assert 'k=20 top1' in printed and 'target (epoch_3.pth)' in printed
@@ -77,7 +78,7 @@ def test_online_target_and_random_rows(tmp_path, fake_fmnist, capsys):
     exported = str(tmp_path / 'target_backbone.pth')
     export.main([ckpt, exported, '--source', 'target'])
     rows2 = tool.main([FMNIST_BYOL, exported, '--k', '5'] + opts)
-    assert rows2[0][1][5] == rows[2][1][5]
+    assert rows2[0][1][5] == rows[3][1][5]
 
 
 def test_missing_source_is_a_clear_error(tmp_path, fake_fmnist):
