@@ -13,9 +13,10 @@ as the paper and its published weights). Baselines: kNN on raw pixels, and
 for every method the randomly initialised network of its own config (the
 backbones differ: width 16 or 32, ``zero_init_residual``) twice: with its BN
 layers as initialised (running mean 0 / variance 1: identities in eval mode)
-and with the BN statistics of the train images (``ssl_plugins.evaluation.recalibrate_bn``; what
-a pretraining run at lr 0 would give, and how every pretrained network is
-evaluated: with statistics of data). Ours runs the shipped config, with its
+and with the BN statistics of the train images
+(``ssl_plugins.evaluation.recalibrate_bn``; what a pretraining run at lr 0
+would give, and how every pretrained network is evaluated: with statistics
+of data). Ours runs the shipped config, with its
 ``ChannelsLastHook``; mmpretrain's runs without it (NCHW, as its configs).
 SwAV runs on the width-16 network of the BYOL / DINO configs
 (``swav_resnet18-w16-s2_...``). DINO has no
@@ -116,6 +117,9 @@ def parse_args(argv=None):
                    help='train exactly this many iterations instead of a '
                    'wall-clock budget (no calibration, no time limit): for '
                    'recipe experiments on a busy machine')
+    p.add_argument('--bf16', action='store_true',
+                   help='ours under bf16 autocast (AutocastOptimWrapper), '
+                   'row "ours+bf16"; mmpretrain\'s runs are unchanged')
     p.add_argument('--epoch-rule', choices=['data', 'budget'],
                    default='budget',
                    help='one epoch of the epoch-keyed hook arguments: '
@@ -352,6 +356,10 @@ def build_cfg(method, impl, max_iters, work_dir, args):
         hooks = mmpretrain_hooks(hooks, cfg)
         cfg.model = mmpretrain_model(cfg)
     cfg.custom_hooks = hooks
+    if impl == 'ours' and args.bf16:
+        cfg.optim_wrapper = dict(cfg.optim_wrapper,
+                                 type='AutocastOptimWrapper',
+                                 dtype='bfloat16')
     cfg.converted, cfg.epoch_iters = converted, epoch_iters
     cfg.param_scheduler = budget_schedulers(cfg, max_iters)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
@@ -643,8 +651,9 @@ def main(argv=None):
                   flush=True)
             model, info = pretrain(method, impl, args, root)
             source = KNN_SOURCE.get(method)
+            label = impl + ('+bf16' if impl == 'ours' and args.bf16 else '')
             report(dict(name=method,
-                        impl=impl + (f' ({source})' if source else ''),
+                        impl=label + (f' ({source})' if source else ''),
                         **info, knn=knn_of_backbone(model, datasets, args,
                                                     source)))
             del model

@@ -180,3 +180,16 @@ def test_fixed_iterations_and_merge_of_concurrent_runs(fake_fmnist, tmp_path):
         quality.main(['--merge', str(tmp_path / 'ours.json'),
                       str(tmp_path / 'other.json')])
 
+
+
+def test_bf16_applies_to_ours_only(fake_fmnist, tmp_path):
+    args = args_for(fake_fmnist, '--bf16')
+    ours = quality.build_cfg('byol', 'ours', 10, str(tmp_path), args)
+    assert ours.optim_wrapper.type == 'AutocastOptimWrapper'
+    assert ours.optim_wrapper.dtype == 'bfloat16'
+    assert ours.optim_wrapper.optimizer.type == 'LARS'  # kept
+    theirs = quality.build_cfg('byol', 'mmpretrain', 10, str(tmp_path), args)
+    assert theirs.optim_wrapper.type == 'OptimWrapper'
+    # our NHWC hook is not given to mmpretrain's runs
+    assert 'ChannelsLastHook' in str(ours.custom_hooks)
+    assert 'ChannelsLastHook' not in str(theirs.custom_hooks)
