@@ -3,6 +3,8 @@ import torch
 from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
+from .feature_extraction import first_view
+
 
 def recalibrate_bn(backbone: torch.nn.Module,
                    data_preprocessor: torch.nn.Module,
@@ -40,10 +42,8 @@ def recalibrate_bn(backbone: torch.nn.Module,
         with torch.no_grad():
             for batch in DataLoader(dataset, batch_size=batch_size,
                                     collate_fn=default_collate):
-                inputs = data_preprocessor(batch, training=False)['inputs']
-                if isinstance(inputs, (list, tuple)):  # views: one here
-                    inputs = inputs[0]
-                backbone(inputs)
+                backbone(first_view(
+                    data_preprocessor(batch, training=False)['inputs']))
     finally:
         backbone.train(was_training)
     return backbone

@@ -16,6 +16,12 @@ def _pool(feats) -> torch.Tensor:
 
 
 @torch.no_grad()
+def first_view(inputs):
+    """The image batch of a preprocessed evaluation batch: self-supervised
+    data preprocessors return a list of views (one here)."""
+    return inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+
+
 def extract_features(backbone: torch.nn.Module,
                      data_preprocessor: torch.nn.Module,
                      dataset,
@@ -52,9 +58,7 @@ def extract_features(backbone: torch.nn.Module,
     try:
         for batch in loader:
             data = data_preprocessor(batch, training=False)
-            inputs = data['inputs']
-            if isinstance(inputs, (list, tuple)):
-                inputs = inputs[0]
+            inputs = first_view(data['inputs'])
             feats.append(F.normalize(_pool(backbone(inputs)).float(),
                                      dim=1).cpu())
             labels.append(
