@@ -15,13 +15,13 @@ def _pool(feats) -> torch.Tensor:
     return feats
 
 
-@torch.no_grad()
 def first_view(inputs):
     """The image batch of a preprocessed evaluation batch: self-supervised
     data preprocessors return a list of views (one here)."""
     return inputs[0] if isinstance(inputs, (list, tuple)) else inputs
 
 
+@torch.no_grad()
 def extract_features(backbone: torch.nn.Module,
                      data_preprocessor: torch.nn.Module,
                      dataset,
