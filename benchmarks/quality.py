@@ -17,20 +17,29 @@ and with the BN statistics of the train images
 (``ssl_plugins.evaluation.recalibrate_bn``; what a pretraining run at lr 0
 would give, and how every pretrained network is evaluated: with statistics
 of data). Ours runs the shipped config, with its
-``ChannelsLastHook``; mmpretrain's runs without it (NCHW, as its configs).
+``ChannelsLastHook``, and with its photometric augmentations on the batch
+(``--aug batched``, :func:`batched_aug_cfg`: same draws, less CPU on 28 px
+images); mmpretrain's runs without the hook (NCHW, as its configs) and with
+the config's per-image pipeline. DINO: the student's kNN is recorded too
+(``knn_student``; a note under the table).
 SwAV runs on the width-16 network of the BYOL / DINO configs
 (``swav_resnet18-w16-s2_...``). DINO has no
 mmpretrain row: mmpretrain 1.2's pip package has no DINO (its repository
 keeps one under ``projects/dino/``, which is not installed). Writes the table
 into ``docs/benchmarks.md`` (between the ``quality`` markers).
 
-Schedule for a budget: the number of iterations N is estimated from a few
-timed iterations, then the run is iteration-based (``IterBasedTrainLoop``)
-with a 10% linear warm-up and a cosine decay of the lr over N, and stops at
-the budget even if N is not reached. Hooks keyed on iterations run as
-configured: BYOL's and DINO's tau cosine over N, SwAV's prototype freezing
-(ours, and mmpretrain's ``frozen_layers_cfg``) for the config's 20
-iterations.
+Schedule for a budget: the run is iteration-based (``IterBasedTrainLoop``)
+over N iterations, with a 10% linear warm-up and a cosine decay of the lr
+over N; N is 2.5x (:data:`OVERPLAN`) the iterations a few timed ones
+predict. Every iteration-keyed schedule follows the elapsed time: after each
+iteration the counter moves on to ``elapsed / budget * N`` where that is
+ahead (:class:`_Budget`), so the schedules reach their end when the budget
+is spent, whatever the load on the machine (a busy machine trains fewer
+iterations, not a truncated schedule). Hooks keyed on iterations run as
+configured on that counter: BYOL's and DINO's tau cosine over N (ours:
+``TargetMomentumHook``; mmpretrain's ``CosineEMA`` step counter is moved on
+with it), SwAV's prototype freezing (ours, and mmpretrain's
+``frozen_layers_cfg``) for the config's 20 counted iterations.
 
 Converted for the iteration-based run (under ``IterBasedTrainLoop``
 ``runner.epoch`` stays 0 and ``before_train_epoch`` runs once, so an
@@ -117,6 +126,12 @@ def parse_args(argv=None):
                    help='train exactly this many iterations instead of a '
                    'wall-clock budget (no calibration, no time limit): for '
                    'recipe experiments on a busy machine')
+    p.add_argument('--aug', choices=['batched', 'per-image'],
+                   default='batched',
+                   help='ours: photometric augmentations on the batch '
+                   '(BatchedAugmentDataPreprocessor; default) or per image '
+                   'in the loader as the config writes them; mmpretrain\'s '
+                   'runs always use the per-image pipeline')
     p.add_argument('--bf16', action='store_true',
                    help='ours under bf16 autocast (AutocastOptimWrapper), '
                    'row "ours+bf16"; mmpretrain\'s runs are unchanged')
@@ -138,6 +153,9 @@ def parse_args(argv=None):
                    help='first N test images (default: all 10000)')
     p.add_argument('--k', type=int, nargs='+', default=[20, 200])
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-baselines', action='store_true',
+                   help='skip the raw-pixel and random-init rows (recipe '
+                   'experiments; --merge takes them from another run)')
     p.add_argument('--work-dir', default=None)
     p.add_argument('--markdown', default=osp.join(REPO, 'docs',
                                                   'benchmarks.md'))
@@ -168,9 +186,93 @@ def load_cfg(method, args):
     return cfg
 
 
+#: BT.601 luma weights in the BGR order of mmcv-loaded images (DINO's
+#: config names them; the batched greyscale uses them, in RGB order).
+_BGR_LUMA = (0.114, 0.587, 0.299)
+
+
+def photometric_kwargs(transforms, where):
+    """The :class:`BatchedPhotometricAugment` arguments of one view group's
+    per-image photometric transforms (as our Fashion-MNIST configs write
+    them: ``RandomApply([ColorJitter])``, ``RandomGrayscale``,
+    ``Solarize``); anything else raises (naming ``where``)."""
+    out = dict(brightness=0., contrast=0., saturation=0., hue=0.,
+               jitter_prob=0., grayscale_prob=0., blur_prob=0.,
+               solarize_prob=0.)
+    for t in transforms:
+        t = dict(t)
+        kind, prob = t.pop('type'), t.pop('prob', 1.0)
+        if kind == 'RandomApply' and [
+                x['type'] for x in t['transforms']] == ['ColorJitter']:
+            kind, t = 'ColorJitter', dict(t['transforms'][0])
+            t.pop('type')
+        if kind == 'ColorJitter':
+            out.update({k: float(t.pop(k, 0.)) for k in
+                        ('brightness', 'contrast', 'saturation', 'hue')},
+                       jitter_prob=prob)
+        elif kind == 'RandomGrayscale':
+            # mmcv's default (1, 1, 1) (the channel mean) and BT.601 differ
+            # on colour images only: on grey ones (Fashion-MNIST, 3 equal
+            # channels) both leave the image as it is
+            weights = tuple(t.pop('channel_weights', (1., 1., 1.)))
+            if (weights not in (_BGR_LUMA, (1., 1., 1.))
+                    or not t.pop('keep_channels', False)):
+                raise NotImplementedError(
+                    f'{where}: RandomGrayscale other than 3-channel BT.601 '
+                    'has no batched twin here')
+            out['grayscale_prob'] = prob
+        elif kind == 'Solarize':
+            out.update(solarize_prob=prob,
+                       solarize_threshold=t.pop('thr') / 255)
+        else:
+            raise NotImplementedError(
+                f'{where}: no batched twin for per-image {kind!r} (the '
+                'conversion knows ColorJitter, RandomGrayscale, Solarize)')
+        if t:
+            raise NotImplementedError(f'{where}: {kind} arguments {t} have '
+                                      'no batched twin')
+    return out
+
+
+def batched_aug_cfg(cfg):
+    """``cfg`` with its photometric augmentations moved from the loader to
+    the batch (``--aug batched``): the loader's ``MultiCrop`` keeps crops
+    and flips, and a ``BatchedAugmentDataPreprocessor`` draws the same
+    augmentations per sample and view group (the pattern of
+    ``configs/byol/*_batched-aug.py``). On 28 px images the per-image mmcv
+    ops cost more CPU than the batched tensor ops (0.23 / 0.62 / 0.98 s per
+    batch of 256 for BYOL / DINO / SwAV, vs 0.10 / 0.22 / 0.22 s crops
+    included: benchmarks/README.md)."""
+    if 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type')):
+        return cfg  # already batched (e.g. a *_batched-aug.py config)
+    pipeline = [dict(t) for t in cfg.train_dataloader.dataset.pipeline]
+    crops = [i for i, t in enumerate(pipeline) if t['type'] == 'MultiCrop']
+    if len(crops) != 1:
+        raise NotImplementedError('--aug batched: the train pipeline needs '
+                                  'exactly one MultiCrop')
+    crop = pipeline[crops[0]]
+    view_augments = [
+        dict(num_views=n, **photometric_kwargs(
+            group, f'MultiCrop transforms[{i}]'))
+        for i, (n, group) in enumerate(zip(crop['num_crops'],
+                                           crop['transforms']))]
+    crop['transforms'] = [[] for _ in crop['transforms']]
+    cfg.train_dataloader.dataset.pipeline = pipeline
+    pre = dict(cfg.model.data_preprocessor)
+    pre['type'] = 'BatchedAugmentDataPreprocessor'
+    pre['view_augments'] = view_augments
+    cfg.model.data_preprocessor = pre
+    return cfg
+
+
 def mmpretrain_model(cfg):
     """mmpretrain's implementation of the network of our config."""
     from benchmarks.pairs import METHODS, PRESETS
+    if 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type')):
+        raise ValueError(
+            'mmpretrain\'s runs need the per-image pipeline; give --config '
+            'a config with per-image augmentations (ours moves them to the '
+            'batch itself, --aug batched)')
     method = {'BYOL': 'byol', 'SimSiam': 'simsiam',
               'BarlowTwins': 'barlow_twins', 'SwAV': 'swav'}[cfg.model.type]
     backbone = dict(cfg.model.backbone)
@@ -356,6 +458,8 @@ def build_cfg(method, impl, max_iters, work_dir, args):
         hooks = mmpretrain_hooks(hooks, cfg)
         cfg.model = mmpretrain_model(cfg)
     cfg.custom_hooks = hooks
+    if impl == 'ours' and args.aug == 'batched':
+        cfg = batched_aug_cfg(cfg)
     if impl == 'ours' and args.bf16:
         cfg.optim_wrapper = dict(cfg.optim_wrapper,
                                  type='AutocastOptimWrapper',
@@ -371,13 +475,33 @@ def build_cfg(method, impl, max_iters, work_dir, args):
 
 
 class _Budget:
-    """Hook: stop after ``seconds`` of training; record iteration times."""
+    """Hook: stop after ``seconds`` of training; record iteration times.
 
-    def __new__(cls, seconds):
+    With ``clock=True`` the run's iteration counter also follows the
+    elapsed time: after each iteration it is moved on to
+    ``elapsed / seconds * max_iters`` where that is ahead of it, stepping
+    the parameter schedulers and the step counter of every averaged model
+    (mmpretrain's ``CosineEMA``) by as many. Every iteration-keyed schedule
+    (lr, weight decay, tau, the converted hook arguments, which all read
+    ``runner.iter``) then depends on the fraction of the budget spent, not
+    on a count planned from the calibration: when load grows mid-run, the
+    run still ends its schedules at the budget (before, a DINO run planned
+    at 502 iterations stopped at 215 with its lr at its peak).
+    """
+
+    def __new__(cls, seconds, clock=False):
         from mmengine.hooks import Hook
+        from mmengine.model import BaseAveragedModel
+
+        def schedulers(runner):
+            groups = runner.param_schedulers or []
+            if isinstance(groups, dict):
+                groups = [s for g in groups.values() for s in g]
+            return [s for s in groups if not s.by_epoch]
 
         class TimeBudgetHook(Hook):
-            priority = 'LOWEST'
+            # after_train_iter: before ParamSchedulerHook ('LOW') steps
+            priority = 'BELOW_NORMAL'
 
             def before_train(self, runner):
                 self.start = time.perf_counter()
@@ -387,10 +511,36 @@ class _Budget:
                                  outputs=None):
                 now = time.perf_counter()
                 self.stamps.append(now)
-                if now - self.start >= seconds:
+                elapsed = now - self.start
+                if elapsed >= seconds:
                     runner.train_loop.stop_training = True
+                elif clock:
+                    self.advance(runner, elapsed)
+
+            def advance(self, runner, elapsed):
+                loop = runner.train_loop
+                # iterations done once this one is counted: loop._iter + 1
+                skip = (int(elapsed / seconds * runner.max_iters)
+                        - (loop._iter + 1))
+                if skip <= 0:
+                    return
+                for sched in schedulers(runner):
+                    for _ in range(skip):
+                        sched.step()
+                for m in runner.model.modules():
+                    if isinstance(m, BaseAveragedModel):
+                        m.steps += skip
+                loop._iter += skip
 
         return TimeBudgetHook()
+
+
+#: Planned iterations = this x (budget / calibrated seconds per iteration):
+#: the elapsed-time clock (:class:`_Budget`) only moves the counter
+#: forward, so the plan must not be reached before the budget is spent,
+#: also when the calibration's first iterations (workers starting, a
+#: neighbour starting) were slow: they were up to 2x slower than the run.
+OVERPLAN = 2.5
 
 
 def pretrain(method, impl, args, root):
@@ -408,7 +558,7 @@ def pretrain(method, impl, args, root):
     cal.register_hook(hook)
     cal.train()
     per_iter = (hook.stamps[-1] - hook.stamps[0]) / (len(hook.stamps) - 1)
-    max_iters = max(10, int(budget / per_iter))
+    max_iters = max(10, int(OVERPLAN * budget / per_iter))
     del cal
     return _train(method, impl, args, root, max_iters, budget,
                   dict(calib_s_per_iter=per_iter))
@@ -419,11 +569,12 @@ def _train(method, impl, args, root, max_iters, budget, extra):
     cfg = build_cfg(method, impl, max_iters,
                     osp.join(root, f'{method}-{impl}'), args)
     runner = Runner.from_cfg(cfg)
-    hook = _Budget(budget)
+    hook = _Budget(budget, clock=budget != float('inf'))
     runner.register_hook(hook)
     t0 = time.perf_counter()
     runner.train()
     info = dict(planned_iters=max_iters, iters=len(hook.stamps),
+                clock=budget != float('inf'), schedule_end=runner.iter,
                 seconds=time.perf_counter() - t0, **extra,
                 converted=list(cfg.converted), epoch_iters=cfg.epoch_iters)
     return runner.model, info
@@ -497,8 +648,15 @@ def write_markdown(path, results, args, env, command):
              f'the randomly initialised network of its own config, with its '
              f'BN layers as initialised (identities in eval mode) and with '
              f'the BN statistics of the train images (the lr-0 control). '
-             f'"N of M" iterations: the run planned M from its calibration '
-             f'and the budget stopped it at N, before its schedule ended.',
+             f'Ours runs its photometric augmentations on the batch '
+             f'(`BatchedAugmentDataPreprocessor`, same draws as the '
+             f'config\'s per-image ops), mmpretrain\'s per image in the '
+             f'loader, as its configs. '
+             f'Iterations: those trained in the budget; every schedule (lr, '
+             f'weight decay, momentum, the hooks\' iteration-keyed '
+             f'arguments) follows the elapsed fraction of the budget and '
+             f'ends with it ("N of M": a run of an earlier version, which '
+             f'planned M iterations and was stopped at N).',
              '',
              'Command:', '', '```', command, '```', '', head,
              '|' + '---|' * (3 + len(ks))]
@@ -507,10 +665,16 @@ def write_markdown(path, results, args, env, command):
         knn = [f'{row["knn"][k]:.2f}' if row.get('knn') else 'n/a'
                for k in ks]
         iters = row.get('iters', '-')
-        if isinstance(iters, int) and iters < row.get('planned_iters', 0):
+        if (isinstance(iters, int) and not row.get('clock')
+                and iters < row.get('planned_iters', 0)):
             iters = f'{iters} of {row["planned_iters"]}'
         lines.append(f'| {row["name"]} | {row["impl"]} | {iters} | '
                      + ' | '.join(knn) + ' |')
+        if row.get('knn_student'):
+            notes.append(f'- {row["name"]}, {row["impl"]}: the student\'s '
+                         'backbone: ' + ', '.join(
+                             f'{row["knn_student"][k]:.2f}' for k in ks)
+                         + f' (k = {", ".join(map(str, ks))}).')
         if row.get('note'):
             notes.append(f'- {row["name"]}, {row["impl"]}: {row["note"]}.')
         if row.get('converted'):
@@ -519,10 +683,12 @@ def write_markdown(path, results, args, env, command):
                          + f' (1 epoch = {row["epoch_iters"]:g} iterations, '
                          f'--epoch-rule {args.epoch_rule}).')
     if notes:
-        lines += ['', 'Epoch-keyed recipe hooks converted to iterations '
-                  '(named as in our configs; mmpretrain\'s SwAV runs get the '
-                  'same values in its `SwAVHook`; rules in the docstring of '
-                  '`benchmarks/quality.py`), and missing rows:', ''] + notes
+        lines += ['', 'Notes per row: epoch-keyed recipe hooks converted '
+                  'to iterations (named as in our configs; mmpretrain\'s '
+                  'SwAV runs get the same values in its `SwAVHook`; rules in '
+                  'the docstring of `benchmarks/quality.py`), the kNN of the '
+                  'student where the table reads the teacher, and missing '
+                  'rows:', ''] + notes
     lines += ['', END]
     block = '\n'.join(lines)
     from benchmarks.markdown import replace_block
@@ -582,8 +748,9 @@ def merge(args):
             key = (row['name'], row['impl'])
             if key not in seen:
                 seen.add(key)
-                if row.get('knn'):
-                    row['knn'] = {int(k): v for k, v in row['knn'].items()}
+                for key in ('knn', 'knn_student'):
+                    if row.get(key):
+                        row[key] = {int(k): v for k, v in row[key].items()}
                 rows.append(row)
     order = ['raw pixels'] + list(CONFIGS)
     rows.sort(key=lambda r: (order.index(r['name']),
@@ -628,20 +795,22 @@ def main(argv=None):
                           f, indent=1)
         write_markdown(args.markdown, results, args, env, command)
 
-    print('raw pixels ...', flush=True)
-    report(dict(name='raw pixels', impl='-',
-                knn=knn_raw_pixels(datasets, args)))
+    if not args.no_baselines:
+        print('raw pixels ...', flush=True)
+        report(dict(name='raw pixels', impl='-',
+                    knn=knn_raw_pixels(datasets, args)))
     random_init = {}
     for method in args.methods:
         cfg = load_cfg(method, args)
         # the init depends on the config (width; zero_init_residual: BYOL's
         # and SwAV's False, SimSiam's / Barlow Twins' True)
-        knn = random_init_knn(cfg, datasets, args, random_init)
-        net = describe_backbone(cfg.model.backbone)
-        report(dict(name=method, impl=f'random init ({net}; BN as '
-                    'initialised)', knn=knn['init']))
-        report(dict(name=method, impl=f'random init ({net}; BN statistics '
-                    'of the train images)', knn=knn['data']))
+        if not args.no_baselines:
+            knn = random_init_knn(cfg, datasets, args, random_init)
+            net = describe_backbone(cfg.model.backbone)
+            report(dict(name=method, impl=f'random init ({net}; BN as '
+                        'initialised)', knn=knn['init']))
+            report(dict(name=method, impl=f'random init ({net}; BN '
+                        'statistics of the train images)', knn=knn['data']))
         for impl in args.impls:
             if impl == 'mmpretrain' and method in NO_MMPRETRAIN:
                 report(dict(name=method, impl=impl, iters='n/a', knn=None,
@@ -652,10 +821,13 @@ def main(argv=None):
             model, info = pretrain(method, impl, args, root)
             source = KNN_SOURCE.get(method)
             label = impl + ('+bf16' if impl == 'ours' and args.bf16 else '')
-            report(dict(name=method,
-                        impl=label + (f' ({source})' if source else ''),
-                        **info, knn=knn_of_backbone(model, datasets, args,
-                                                    source)))
+            row = dict(name=method,
+                       impl=label + (f' ({source})' if source else ''),
+                       **info, knn=knn_of_backbone(model, datasets, args,
+                                                   source))
+            if source:  # the online / student network too, for the notes
+                row['knn_student'] = knn_of_backbone(model, datasets, args)
+            report(row)
             del model
     return results
 

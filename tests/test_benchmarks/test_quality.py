@@ -10,6 +10,8 @@ from mmengine.runner import Runner
 
 from benchmarks import quality
 
+BYOL_BATCHED = (f'{quality.REPO}/configs/byol/byol_resnet18-w16-s2-mlp1024_'
+                '1xb256-coslr-4e_fashion-mnist_batched-aug.py')
 BATCH = 8  # the fake train set has 64 images: 1 epoch = 8 iterations
 
 
@@ -146,6 +148,8 @@ def test_swav_and_dino_end_to_end(fake_fmnist, tmp_path):
     assert '| dino | mmpretrain | n/a | n/a | n/a |' in text
     assert 'FreezeLastLayerHook freeze_epochs=1 -> freeze_iters=8' in text
     assert 'no DINO' in text
+    assert rows['dino', 'ours']['knn_student'].keys() == {20, 200}
+    assert "dino, ours (teacher): the student's backbone: " in text
 
 
 def test_fixed_iterations_and_merge_of_concurrent_runs(fake_fmnist, tmp_path):
@@ -193,3 +197,106 @@ def test_bf16_applies_to_ours_only(fake_fmnist, tmp_path):
     # our NHWC hook is not given to mmpretrain's runs
     assert 'ChannelsLastHook' in str(ours.custom_hooks)
     assert 'ChannelsLastHook' not in str(theirs.custom_hooks)
+
+
+@pytest.mark.parametrize('impl', ['ours', 'mmpretrain'])
+def test_schedules_follow_elapsed_time(fake_fmnist, tmp_path, monkeypatch,
+                                       impl):
+    """A run planned at 30 iterations whose iterations take 3x longer than
+    planned trains 10 and still ends its schedules at the budget: lr
+    decayed, BYOL's tau near 1 (ours: ``TargetMomentumHook`` on
+    ``runner.iter``; mmpretrain's: its ``CosineEMA`` step counter). Without
+    the clock the same run stops with its lr near the peak."""
+    from mmengine.model import BaseAveragedModel
+    now = [0.0]
+    monkeypatch.setattr(quality.time, 'perf_counter', lambda: now[0])
+
+    class Tick(Hook):
+        """Each iteration takes 1 s of the 10 s budget; records the lr."""
+        priority = 'HIGHEST'
+        lrs = []
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            now[0] += 1.0
+            self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+
+    def run(clock):
+        Tick.lrs = []
+        cfg = quality.build_cfg('byol', impl, 30, str(tmp_path / str(clock)),
+                                args_for(fake_fmnist))
+        runner = Runner.from_cfg(cfg)
+        budget = quality._Budget(10.0, clock=clock)
+        runner.register_hook(budget)
+        runner.register_hook(Tick())
+        runner.train()
+        return runner, budget, list(Tick.lrs)
+
+    runner, budget, lrs = run(clock=True)
+    assert len(budget.stamps) == 10
+    assert runner.iter >= 27
+    assert lrs[-1] < 0.05 * max(lrs)
+    if impl == 'mmpretrain':
+        ema = [m for m in runner.model.modules()
+               if isinstance(m, BaseAveragedModel)]
+        assert ema and all(int(m.steps) == runner.iter for m in ema)
+    else:
+        assert runner.model.momentum > 0.999  # tau cosine 0.99 -> 1
+
+    runner, budget, lrs = run(clock=False)
+    assert len(budget.stamps) == 10 and runner.iter == 10
+    assert lrs[-1] > 0.5 * max(lrs)
+
+
+def test_batched_aug_is_the_shipped_batched_config(fake_fmnist, tmp_path):
+    """``--aug batched`` (default) turns our per-image BYOL config into what
+    the hand-written ``_batched-aug`` config says: same crops, same draws
+    per view; mmpretrain's runs keep the per-image pipeline."""
+    from ssl_plugins.registry import MODELS
+    ours = quality.build_cfg('byol', 'ours', 10, str(tmp_path),
+                             args_for(fake_fmnist))
+    shipped = Config.fromfile(BYOL_BATCHED)
+    assert (ours.train_dataloader.dataset.pipeline
+            == shipped.train_dataloader.dataset.pipeline)
+    a, b = (MODELS.build(c.model.data_preprocessor) for c in (ours, shipped))
+    assert a.num_views == b.num_views == [1, 1]
+    for x, y in zip(a.augments, b.augments):
+        assert x.sample_cfg == y.sample_cfg
+        assert x.solarize_threshold == pytest.approx(y.solarize_threshold)
+
+    theirs = quality.build_cfg('byol', 'mmpretrain', 10, str(tmp_path),
+                               args_for(fake_fmnist))
+    assert theirs.model.data_preprocessor.type == (
+        'mmpretrain.SelfSupDataPreprocessor')
+    assert theirs.train_dataloader.dataset.pipeline[0]['transforms'][1][
+        -1] == dict(type='Solarize', thr=128, prob=0.2)
+    per_image = quality.build_cfg('byol', 'ours', 10, str(tmp_path),
+                                  args_for(fake_fmnist, '--aug', 'per-image'))
+    assert per_image.model.data_preprocessor.type == 'SelfSupDataPreprocessor'
+
+
+@pytest.mark.parametrize('method,views', [('simsiam', [2]),
+                                          ('swav', [2, 6]),
+                                          ('dino', [1, 1, 6])])
+def test_batched_aug_of_each_config(fake_fmnist, tmp_path, method, views):
+    ours = quality.build_cfg(method, 'ours', 10, str(tmp_path),
+                             args_for(fake_fmnist))
+    augs = ours.model.data_preprocessor.view_augments
+    assert [a['num_views'] for a in augs] == views
+    crop = ours.train_dataloader.dataset.pipeline[0]
+    assert crop['transforms'] == [[] for _ in views]
+    assert all(a['jitter_prob'] == 0.8 and a['grayscale_prob'] == 0.2
+               and a['blur_prob'] == 0.0 for a in augs)
+    if method == 'dino':  # solarize on the second global crop only
+        assert [a['solarize_prob'] for a in augs] == [0.0, 0.2, 0.0]
+
+
+def test_batched_aug_refuses_what_it_cannot_convert():
+    with pytest.raises(NotImplementedError,
+                       match=r"transforms\[1\]: no batched twin.*GaussianBlur"):
+        quality.photometric_kwargs([dict(type='GaussianBlur', prob=0.5,
+                                         magnitude_range=(0.1, 2.0))],
+                                   'MultiCrop transforms[1]')
+    cfg = Config.fromfile(BYOL_BATCHED)
+    with pytest.raises(ValueError, match='per-image pipeline'):
+        quality.mmpretrain_model(cfg)

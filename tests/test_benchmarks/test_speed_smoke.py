@@ -20,3 +20,16 @@ def test_train_section_and_markdown(tmp_path):
     text = md.read_text()
     assert 'old' not in text and text.startswith('# head')
     assert text.rstrip().endswith('tail') and '| barlow_twins | ours |' in text
+
+
+def test_loader_fmnist_times_both_paths(fake_fmnist):
+    """benchmarks/loader_fmnist.py runs on the configs quality.py trains and
+    its ratio is (batched loader + preprocessor) / per-image loader."""
+    from benchmarks import loader_fmnist
+    rows = loader_fmnist.main(['--batch-size', '4', '--reps', '1',
+                               '--data-root', fake_fmnist,
+                               '--methods', 'byol', 'dino'])
+    assert [r[0] for r in rows] == ['byol', 'dino']
+    for _, per, crop, pre, ratio in rows:
+        assert per > 0 and crop > 0 and pre > 0
+        assert ratio == (crop + pre) / per
