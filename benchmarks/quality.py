@@ -218,8 +218,9 @@ def photometric_kwargs(transforms, where):
             if (weights not in (_BGR_LUMA, (1., 1., 1.))
                     or not t.pop('keep_channels', False)):
                 raise NotImplementedError(
-                    f'{where}: RandomGrayscale other than 3-channel BT.601 '
-                    'has no batched twin here')
+                    f'{where}: RandomGrayscale with channel_weights='
+                    f'{weights} or without keep_channels=True has no '
+                    'batched twin here')
             out['grayscale_prob'] = prob
         elif kind == 'Solarize':
             out.update(solarize_prob=prob,
@@ -240,9 +241,9 @@ def batched_aug_cfg(cfg):
     and flips, and a ``BatchedAugmentDataPreprocessor`` draws the same
     augmentations per sample and view group (the pattern of
     ``configs/byol/*_batched-aug.py``). On 28 px images the per-image mmcv
-    ops cost more CPU than the batched tensor ops (0.23 / 0.62 / 0.98 s per
-    batch of 256 for BYOL / DINO / SwAV, vs 0.10 / 0.22 / 0.22 s crops
-    included: benchmarks/README.md)."""
+    ops cost more CPU than the batched tensor ops: the batched path takes
+    0.19-0.39x of the per-image CPU time (``benchmarks/loader_fmnist.py``,
+    table in benchmarks/README.md)."""
     if 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type')):
         return cfg  # already batched (e.g. a *_batched-aug.py config)
     pipeline = [dict(t) for t in cfg.train_dataloader.dataset.pipeline]
