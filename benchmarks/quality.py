@@ -235,6 +235,11 @@ def photometric_kwargs(transforms, where):
     return out
 
 
+def has_batched_aug(cfg):
+    """Whether ``cfg``'s data preprocessor draws the augmentations."""
+    return 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type'))
+
+
 def batched_aug_cfg(cfg):
     """``cfg`` with its photometric augmentations moved from the loader to
     the batch (``--aug batched``): the loader's ``MultiCrop`` keeps crops
@@ -244,7 +249,7 @@ def batched_aug_cfg(cfg):
     ops cost more CPU than the batched tensor ops: the batched path takes
     0.19-0.39x of the per-image CPU time (``benchmarks/loader_fmnist.py``,
     table in benchmarks/README.md)."""
-    if 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type')):
+    if has_batched_aug(cfg):
         return cfg  # already batched (e.g. a *_batched-aug.py config)
     pipeline = [dict(t) for t in cfg.train_dataloader.dataset.pipeline]
     crops = [i for i, t in enumerate(pipeline) if t['type'] == 'MultiCrop']
@@ -269,7 +274,7 @@ def batched_aug_cfg(cfg):
 def mmpretrain_model(cfg):
     """mmpretrain's implementation of the network of our config."""
     from benchmarks.pairs import METHODS, PRESETS
-    if 'BatchedAugment' in str(cfg.model.data_preprocessor.get('type')):
+    if has_batched_aug(cfg):
         raise ValueError(
             'mmpretrain\'s runs need the per-image pipeline; give --config '
             'a config with per-image augmentations (ours moves them to the '
@@ -570,12 +575,13 @@ def _train(method, impl, args, root, max_iters, budget, extra):
     cfg = build_cfg(method, impl, max_iters,
                     osp.join(root, f'{method}-{impl}'), args)
     runner = Runner.from_cfg(cfg)
-    hook = _Budget(budget, clock=budget != float('inf'))
+    clock = budget != float('inf')  # --iters runs: no budget, no clock
+    hook = _Budget(budget, clock=clock)
     runner.register_hook(hook)
     t0 = time.perf_counter()
     runner.train()
     info = dict(planned_iters=max_iters, iters=len(hook.stamps),
-                clock=budget != float('inf'), schedule_end=runner.iter,
+                clock=clock, schedule_end=runner.iter,
                 seconds=time.perf_counter() - t0, **extra,
                 converted=list(cfg.converted), epoch_iters=cfg.epoch_iters)
     return runner.model, info

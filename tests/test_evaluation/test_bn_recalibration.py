@@ -6,6 +6,7 @@ from mmengine.config import Config
 from mmengine.dataset import default_collate
 
 from ssl_plugins.evaluation import recalibrate_bn
+from ssl_plugins.evaluation.feature_extraction import first_view
 from ssl_plugins.registry import DATASETS, MODELS
 
 FMNIST_BYOL = osp.join(
@@ -31,8 +32,8 @@ def test_recalibrated_bn_holds_the_statistics_of_the_data(fake_fmnist):
         assert torch.equal(v, weights[k]), k
     with torch.no_grad():
         batch = default_collate([dataset[i] for i in range(64)])
-        x = model.data_preprocessor(batch, training=False)['inputs']
-        x = x[0] if isinstance(x, (list, tuple)) else x
+        x = first_view(
+            model.data_preprocessor(batch, training=False)['inputs'])
         stem = model.backbone.conv1(x).transpose(0, 1).flatten(1)
     bn = model.backbone.norm1
     torch.testing.assert_close(bn.running_mean, stem.mean(1), rtol=1e-4,
