@@ -81,15 +81,15 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 #: DINO's Fashion-MNIST config (switch here, or ``--config dino=PATH``).
 DINO_CONFIG = ('configs/dino/'
-               'dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py')
+               'dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_fashion-mnist.py')
 CONFIGS = {
-    'byol': 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
+    'byol': 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
     'simsiam':
     'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
     'barlow_twins': 'configs/barlow_twins/'
     'barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py',
     'swav': 'configs/swav/'
-    'swav_resnet18-w16-s2_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
+    'swav_resnet10-w16-s2-proj1024-k1000_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
     'dino': DINO_CONFIG,
 }
 #: Methods without an implementation in mmpretrain 1.2's pip package.
@@ -271,6 +271,17 @@ def batched_aug_cfg(cfg):
     return cfg
 
 
+def shared_backbone_type(kind):
+    """The registry name under which mmpretrain's model builds the backbone
+    of our config: mmpretrain's own class where it has one
+    (``mmpretrain.ResNet_CIFAR``), else ours (``ssl_plugins.ResNet10_CIFAR``):
+    both implementations train the same network either way."""
+    from mmpretrain.registry import MODELS as THEIRS
+    name = kind.split('.')[-1]
+    return (f'mmpretrain.{name}' if THEIRS.get(name) is not None
+            else f'ssl_plugins.{name}')
+
+
 def mmpretrain_model(cfg):
     """mmpretrain's implementation of the network of our config."""
     from benchmarks.pairs import METHODS, PRESETS
@@ -282,7 +293,7 @@ def mmpretrain_model(cfg):
     method = {'BYOL': 'byol', 'SimSiam': 'simsiam',
               'BarlowTwins': 'barlow_twins', 'SwAV': 'swav'}[cfg.model.type]
     backbone = dict(cfg.model.backbone)
-    backbone['type'] = 'mmpretrain.' + backbone['type'].split('.')[-1]
+    backbone['type'] = shared_backbone_type(backbone['type'])
     neck = cfg.model.neck
     proj = dict(byol_hid=neck.hid_channels, byol_out=neck.out_channels,
                 simsiam_dim=neck.out_channels, barlow_dim=neck.out_channels,
@@ -631,7 +642,8 @@ def describe_backbone(backbone):
     """Short name of a backbone config for the random-init rows."""
     kind = str(backbone['type']).split('.')[-1]
     width = backbone.get('base_channels')
-    return (f'{kind}-{backbone.get("depth", "")}'
+    depth = backbone.get('depth')
+    return (kind + (f'-{depth}' if depth else '')
             + (f' w{width}' if width else '')
             + f', zero_init_residual='
             f'{backbone.get("zero_init_residual", True)}')

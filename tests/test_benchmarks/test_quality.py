@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from benchmarks import quality
 
-BYOL_BATCHED = (f'{quality.REPO}/configs/byol/byol_resnet18-w16-s2-mlp1024_'
+BYOL_BATCHED = (f'{quality.REPO}/configs/byol/byol_resnet10-w16-s2-mlp1024_'
                 '1xb256-coslr-4e_fashion-mnist_batched-aug.py')
 BATCH = 8  # the fake train set has 64 images: 1 epoch = 8 iterations
 

@@ -13,7 +13,7 @@ from ssl_plugins.functional.ema import cosine_momentum
 
 CONFIG = osp.join(
     REPO, 'configs/dino/'
-    'dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py')
+    'dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 class Recorder(Hook):

@@ -11,8 +11,8 @@ from helpers import PYTHON, free_port, read_scalars, run_tool, train
 
 CONFIG = (
     'configs/dino/'  # relative: the tools run in the repo root
-    'dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py')
-K = 4096
+    'dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_fashion-mnist.py')
+K = 1024  # the config's head outputs
 
 
 def _options(root, *extra):

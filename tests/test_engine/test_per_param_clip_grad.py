@@ -11,7 +11,7 @@ from ssl_plugins.registry import OPTIM_WRAPPERS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DINO_CONFIGS = [
-    'configs/dino/dino_resnet18-w16-s2-bnhead-k4096_1xb256-coslr-4e_fashion-mnist.py',
+    'configs/dino/dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_fashion-mnist.py',
     'configs/dino/dino_resnet50_8xb64-coslr-100e_in1k.py',
     'configs/dino/dino_vit-small-p16_8xb64-coslr-100e_in1k.py',
 ]

@@ -11,7 +11,7 @@ from ssl_plugins.registry import DATASETS, MODELS
 
 FMNIST_BYOL = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'byol',
-    'byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
+    'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def test_recalibrated_bn_holds_the_statistics_of_the_data(fake_fmnist):

@@ -101,7 +101,7 @@ def test_batched_aug_config_builds_and_trains_a_step(fake_fmnist):
     import os.path as osp
     from helpers import REPO
     cfg = Config.fromfile(osp.join(
-        REPO, 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_'
+        REPO, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_'
         'fashion-mnist_batched-aug.py'))
     pre = cfg.model.data_preprocessor
     assert pre.type == 'BatchedAugmentDataPreprocessor'

@@ -12,7 +12,7 @@ LIN = osp.join(ROOT, 'configs', 'benchmarks', 'linear_eval')
 FMNIST_LINEAR = osp.join(
     LIN, 'resnet18-w32-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py')
 FMNIST_BYOL = osp.join(
-    ROOT, 'configs/byol/byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
+    ROOT, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def build(cfg):

@@ -1,4 +1,5 @@
 """Shared base of every ssl_plugins algorithm."""
+import contextlib
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -7,6 +8,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from ssl_plugins.registry import MODELS
+from ..utils import frozen_running_stats
 
 
 def _build(cfg):
@@ -84,12 +86,20 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
 
     @staticmethod
     def backbone_per_resolution(backbone: nn.Module,
-                                views: Sequence[torch.Tensor]
+                                views: Sequence[torch.Tensor],
+                                stats_from_first: bool = False
                                 ) -> List[torch.Tensor]:
         """Run ``backbone`` once per group of consecutive same-size views.
 
         Multi-crop batches (2 global + N local crops) thus cost one call per
         resolution instead of one per view, as in SwAV's and DINO's code.
+
+        Args:
+            backbone (nn.Module): the network.
+            views (list[Tensor]): the views, largest first.
+            stats_from_first (bool): only the first group (the global crops)
+                updates the BatchNorm running statistics
+                (:func:`frozen_running_stats`; same outputs and gradients).
 
         Returns:
             list[Tensor]: the last backbone output of each view, in order.
@@ -101,7 +111,10 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             while (end < len(views)
                    and views[end].shape[-2:] == views[start].shape[-2:]):
                 end += 1
-            feats = backbone(torch.cat(list(views[start:end])))
+            frozen = stats_from_first and start > 0
+            with (frozen_running_stats(backbone) if frozen
+                  else contextlib.nullcontext()):
+                feats = backbone(torch.cat(list(views[start:end])))
             if isinstance(feats, (tuple, list)):
                 feats = feats[-1]
             outputs.extend(feats.chunk(end - start))

@@ -58,6 +58,12 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
         head (dict): ``DINOHead`` with ``DINOLoss``.
         base_momentum (float): tau at iteration 0. Defaults to 0.996.
         num_global_views (int): leading views the teacher sees (2).
+        bn_stats_from_global_views (bool): only the global crops update the
+            student backbone's BN running statistics, which eval mode (kNN
+            of the student, linear probe) reads; training is the same
+            (batch statistics). The official code lets every crop update
+            them; the teacher sees global crops only either way. Defaults
+            to True.
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
 
@@ -67,9 +73,11 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
                  head: dict,
                  base_momentum: float = 0.996,
                  num_global_views: int = 2,
+                 bn_stats_from_global_views: bool = True,
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.num_global_views = num_global_views
+        self.bn_stats_from_global_views = bn_stats_from_global_views
         # checkpoint keys target.backbone.* / target.neck.* (the shared
         # MomentumTarget layout, read by tools/knn_eval.py --source teacher)
         self._build_momentum_target(base_momentum)
@@ -91,7 +99,8 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
     # -----------------------------------------------------------------------
     def _project(self, backbone: nn.Module, neck: nn.Module,
                  views: List[torch.Tensor]) -> torch.Tensor:
-        feats = self.backbone_per_resolution(backbone, views)
+        feats = self.backbone_per_resolution(
+            backbone, views, stats_from_first=self.bn_stats_from_global_views)
         # ResNet maps differ in size between resolutions: pool before cat
         feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
         return neck(torch.cat(feats))

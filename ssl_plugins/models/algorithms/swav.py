@@ -42,11 +42,18 @@ class SwAV(BaseSelfSupervisor):
         backbone (dict): backbone config.
         neck (dict): projector (``MLPNeck`` 2048 -> 2048 -> 128, BN, ReLU).
         head (dict): ``SwAVHead`` (prototypes + ``SwAVLoss``).
+        bn_stats_from_global_views (bool): only the first resolution (the
+            global crops) updates the backbone's BN running statistics,
+            which eval mode (kNN, linear probe) reads; training is the same
+            (batch statistics). The official code lets every crop update
+            them. Defaults to True.
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
 
-    def __init__(self, backbone: dict, neck: dict, head: dict, **kwargs):
+    def __init__(self, backbone: dict, neck: dict, head: dict,
+                 bn_stats_from_global_views: bool = True, **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        self.bn_stats_from_global_views = bn_stats_from_global_views
         # (world_size, assigned views, length per process, dim): every
         # process holds all processes' shares (see queue_state)
         self._queue: Optional[torch.Tensor] = None
@@ -114,7 +121,9 @@ class SwAV(BaseSelfSupervisor):
         """Unit embeddings of every view: one backbone call per resolution,
         global average pooling, one projector call on all views together
         (its BN sees all crops, as the official code)."""
-        feats = self.backbone_per_resolution(self.backbone, views)
+        feats = self.backbone_per_resolution(
+            self.backbone, views,
+            stats_from_first=self.bn_stats_from_global_views)
         # global-average-pool first: maps of different crop sizes differ
         feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
         z = F.normalize(self.neck(torch.cat(feats)), dim=1)

@@ -3,7 +3,7 @@
 # crops and flips. Same augmentation distributions as the base config
 # (colour jitter 0.4/0.4/0.2/0.1 p=0.8, greyscale p=0.2, no blur at 28 px,
 # solarize p=0 / 0.2), drawn per sample and per view.
-_base_ = './byol_resnet18-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
+_base_ = './byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
 
 _jitter = dict(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1,
                jitter_prob=0.8, grayscale_prob=0.2, blur_prob=0.0)
