@@ -22,8 +22,9 @@ of data). Ours runs the shipped config, with its
 images); mmpretrain's runs without the hook (NCHW, as its configs) and with
 the config's per-image pipeline. DINO: the student's kNN is recorded too
 (``knn_student``; a note under the table).
-SwAV runs on the width-16 network of the BYOL / DINO configs
-(``swav_resnet18-w16-s2_...``). DINO has no
+BYOL, SwAV and DINO run on ``ResNet10_CIFAR`` (width 16), our backbone,
+which mmpretrain's models are built on as well (:func:`shared_backbone_type`:
+both implementations train the same network). DINO has no
 mmpretrain row: mmpretrain 1.2's pip package has no DINO (its repository
 keeps one under ``projects/dino/``, which is not installed). Writes the table
 into ``docs/benchmarks.md`` (between the ``quality`` markers).

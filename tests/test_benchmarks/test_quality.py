@@ -300,3 +300,19 @@ def test_batched_aug_refuses_what_it_cannot_convert():
     cfg = Config.fromfile(BYOL_BATCHED)
     with pytest.raises(ValueError, match='per-image pipeline'):
         quality.mmpretrain_model(cfg)
+
+
+@pytest.mark.parametrize('method', ['byol', 'swav', 'simsiam'])
+def test_mmpretrain_model_trains_the_configs_network(method, fake_fmnist):
+    """mmpretrain's model gets our config's backbone: its own class where it
+    has one (ResNet_CIFAR), else ours (ResNet10_CIFAR), same arguments."""
+    from ssl_plugins.registry import MODELS
+    cfg = quality.load_cfg(method, args_for(fake_fmnist))
+    theirs = quality.mmpretrain_model(cfg)
+    ours_bb = MODELS.build(cfg.model.backbone)
+    theirs_bb = MODELS.build(theirs['backbone'])
+    assert type(theirs_bb).__name__ == type(ours_bb).__name__
+    assert (type(theirs_bb).__module__.startswith('mmpretrain')
+            == (cfg.model.backbone.type == 'ResNet_CIFAR'))
+    assert {k: v.shape for k, v in theirs_bb.state_dict().items()} == {
+        k: v.shape for k, v in ours_bb.state_dict().items()}
