@@ -1,5 +1,5 @@
 # ssl_plugins — set-up, demo and tests on a fresh machine.
-#   make demo   BYOL on Fashion-MNIST (~14 min on 2 CPU cores) + kNN vs random init
+#   make demo   BYOL on Fashion-MNIST (~15-18 min on 2 CPU cores) + kNN vs random init
 #   make test   the test suite (CPU, a few minutes)
 SHELL := /bin/bash
 PYTHON ?= python3

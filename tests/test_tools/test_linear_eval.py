@@ -10,7 +10,7 @@ from mmengine.config import Config
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LIN = osp.join(ROOT, 'configs', 'benchmarks', 'linear_eval')
 FMNIST_LINEAR = osp.join(
-    LIN, 'resnet18-w32-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py')
+    LIN, 'resnet10-w16-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py')
 FMNIST_BYOL = osp.join(
     ROOT, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
@@ -24,12 +24,7 @@ def build(cfg):
 
 def pretraining_checkpoint(path):
     """A BYOL Fashion-MNIST checkpoint whose online and target differ."""
-    cfg = Config.fromfile(FMNIST_BYOL)
-    # the linear config's backbone is the w32-s2 one (SimSiam, Barlow Twins,
-    # DINO CPU configs); the BYOL demo network is narrower (w16)
-    cfg.merge_from_dict({'model.backbone.base_channels': 32,
-                         'model.backbone.stem_channels': 32,
-                         'model.neck.in_channels': 256})
+    cfg = Config.fromfile(FMNIST_BYOL)  # the linear config's network
     model = build(cfg)
     model.init_weights()
     with torch.no_grad():
