@@ -90,7 +90,7 @@ CONFIGS = {
     'barlow_twins': 'configs/barlow_twins/'
     'barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py',
     'swav': 'configs/swav/'
-    'swav_resnet10-w16-s2-proj1024-k1000_1xb256-mcrop-2-6-coslr-3e_fashion-mnist.py',
+    'swav_resnet10-w16-s2-proj1024-k1000_1xb256-mcrop-2-6-cj0.4-coslr-3e_fashion-mnist.py',
     'dino': DINO_CONFIG,
 }
 #: Methods without an implementation in mmpretrain 1.2's pip package.
