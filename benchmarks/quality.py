@@ -154,6 +154,8 @@ def parse_args(argv=None):
                    help='first N test images (default: all 10000)')
     p.add_argument('--k', type=int, nargs='+', default=[20, 200])
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-linear', action='store_true',
+                   help='skip the linear probes (kNN only)')
     p.add_argument('--no-baselines', action='store_true',
                    help='skip the raw-pixel and random-init rows (recipe '
                    'experiments; --merge takes them from another run)')
@@ -610,33 +612,35 @@ def knn_datasets(cfg, args):
     return out
 
 
-def knn_of_backbone(model, datasets, args, source=None):
-    """kNN top-1 per k of ``model.backbone``, or with ``source='teacher'``
-    of the momentum teacher's (``model.target.backbone``)."""
+def probes(feats, args):
+    """kNN top-1 per k and, unless ``--no-linear``, the linear probe's top-1
+    (logistic regression on the cached, standardised features) of ``feats``
+    (split -> (features, labels))."""
+    from ssl_plugins.evaluation import linear_probe
+    from ssl_plugins.functional.knn import knn_accuracy
+    knn = {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
+           for k in args.k}
+    linear = (None if args.no_linear else
+              linear_probe(*feats['train'], *feats['test'])['top1'])
+    return dict(knn=knn, linear=linear)
+
+
+def probe_backbone(model, datasets, args, source=None):
+    """:func:`probes` of ``model.backbone``, or with ``source='teacher'`` of
+    the momentum teacher's (``model.target.backbone``)."""
     from ssl_plugins.evaluation import extract_features
-    from ssl_plugins.functional.knn import knn_accuracy
     backbone = model.target.backbone if source == 'teacher' else model.backbone
-    feats = {s: extract_features(backbone, model.data_preprocessor, ds,
-                                 batch_size=500)
-             for s, ds in datasets.items()}
-    return {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
-            for k in args.k}
+    return probes({s: extract_features(backbone, model.data_preprocessor, ds,
+                                       batch_size=500)
+                   for s, ds in datasets.items()}, args)
 
 
-def knn_raw_pixels(datasets, args):
-    import torch
-    from ssl_plugins.functional.knn import knn_accuracy
-    feats = {}
-    for s, ds in datasets.items():
-        xs, ys = [], []
-        for i in range(len(ds)):
-            item = ds[i]
-            xs.append(item['inputs'].float().flatten())
-            ys.append(item['data_samples'].gt_label.reshape(()))
-        x = torch.stack(xs)
-        feats[s] = (x - x.mean(dim=1, keepdim=True), torch.stack(ys))
-    return {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
-            for k in args.k}
+def probe_raw_pixels(datasets, args):
+    """:func:`probes` of the raw images (L2-normalised pixels for the kNN,
+    standardised ones for the linear probe)."""
+    from ssl_plugins.evaluation import pixel_features
+    return probes({s: pixel_features(ds) for s, ds in datasets.items()},
+                  args)
 
 
 def describe_backbone(backbone):
@@ -652,8 +656,9 @@ def describe_backbone(backbone):
 
 def write_markdown(path, results, args, env, command):
     ks = args.k
-    head = '| backbone | implementation | iterations in budget | ' + ' | '.join(
-        f'kNN top-1, k={k}' for k in ks) + ' |'
+    head = ('| backbone | implementation | iterations in budget | '
+            + ' | '.join(f'kNN top-1, k={k}' for k in ks)
+            + ' | linear probe top-1 |')
     lines = [BEGIN, '',
              f'Measured {env["date"]} on {env["cpu"]} ({env["cpus"]} cores, '
              f'shared with other jobs: a *contended* machine), '
@@ -664,7 +669,11 @@ def write_markdown(path, results, args, env, command):
              f'kNN memory bank: {args.knn_train or 60000} train images, '
              f'evaluated on {args.knn_test or 10000} test images; weighted '
              f'kNN, T=0.07, BN in eval mode with its running statistics, '
-             f'pooled last stage, L2-normalised. Each method is shown with '
+             f'pooled last stage, L2-normalised; linear probe: logistic '
+             f'regression on the same features, cached and standardised, '
+             f'its L2 strength chosen on 10% of the train split '
+             f'(`ssl_plugins.evaluation.linear_probe`); raw pixels: the '
+             f'images in [0, 1], L2-normalised for the kNN. Each method is shown with '
              f'the randomly initialised network of its own config, with its '
              f'BN layers as initialised (identities in eval mode) and with '
              f'the BN statistics of the train images (the lr-0 control). '
@@ -679,11 +688,13 @@ def write_markdown(path, results, args, env, command):
              f'planned M iterations and was stopped at N).',
              '',
              'Command:', '', '```', command, '```', '', head,
-             '|' + '---|' * (3 + len(ks))]
+             '|' + '---|' * (4 + len(ks))]
     notes = []
     for row in results:
         knn = [f'{row["knn"][k]:.2f}' if row.get('knn') else 'n/a'
                for k in ks]
+        knn.append(f'{row["linear"]:.2f}' if row.get('linear') is not None
+                   else 'n/a')
         iters = row.get('iters', '-')
         if (isinstance(iters, int) and not row.get('clock')
                 and iters < row.get('planned_iters', 0)):
@@ -694,7 +705,10 @@ def write_markdown(path, results, args, env, command):
             notes.append(f'- {row["name"]}, {row["impl"]}: the student\'s '
                          'backbone: ' + ', '.join(
                              f'{row["knn_student"][k]:.2f}' for k in ks)
-                         + f' (k = {", ".join(map(str, ks))}).')
+                         + f' (k = {", ".join(map(str, ks))})'
+                         + (f', linear probe {row["linear_student"]:.2f}'
+                            if row.get('linear_student') is not None
+                            else '') + '.')
         if row.get('note'):
             notes.append(f'- {row["name"]}, {row["impl"]}: {row["note"]}.')
         if row.get('converted'):
@@ -733,18 +747,18 @@ def random_init_knn(cfg, datasets, args, cache):
         torch.manual_seed(args.seed)
         model = MODELS.build(cfg.model)
         model.init_weights()
-        init = knn_of_backbone(model, datasets, args)
+        init = probe_backbone(model, datasets, args)
         from ssl_plugins.evaluation import recalibrate_bn
         recalibrate_bn(model.backbone, model.data_preprocessor,
                        datasets['train'])
         cache[key] = dict(init=init,
-                          data=knn_of_backbone(model, datasets, args))
+                          data=probe_backbone(model, datasets, args))
     return cache[key]
 
 
 #: Arguments a --json file records for --merge.
 RUN_ARGS = ('budget_min', 'epoch_rule', 'k', 'threads', 'knn_train',
-            'knn_test', 'iters')
+            'knn_test', 'iters', 'no_linear')
 
 
 def merge(args):
@@ -757,8 +771,8 @@ def merge(args):
             runs.append(json.load(f))
     first = runs[0]['args']
     for path, run in zip(args.merge, runs):
-        diff = {k: (first[k], run['args'][k]) for k in RUN_ARGS
-                if run['args'][k] != first[k]}
+        diff = {k: (first.get(k), run['args'].get(k)) for k in RUN_ARGS
+                if run['args'].get(k) != first.get(k)}
         if diff:
             raise ValueError(f'--merge: {path} was run with other settings '
                              f'than {args.merge[0]}: {diff}')
@@ -818,7 +832,7 @@ def main(argv=None):
     if not args.no_baselines:
         print('raw pixels ...', flush=True)
         report(dict(name='raw pixels', impl='-',
-                    knn=knn_raw_pixels(datasets, args)))
+                    **probe_raw_pixels(datasets, args)))
     random_init = {}
     for method in args.methods:
         cfg = load_cfg(method, args)
@@ -828,9 +842,9 @@ def main(argv=None):
             knn = random_init_knn(cfg, datasets, args, random_init)
             net = describe_backbone(cfg.model.backbone)
             report(dict(name=method, impl=f'random init ({net}; BN as '
-                        'initialised)', knn=knn['init']))
+                        'initialised)', **knn['init']))
             report(dict(name=method, impl=f'random init ({net}; BN '
-                        'statistics of the train images)', knn=knn['data']))
+                        'statistics of the train images)', **knn['data']))
         for impl in args.impls:
             if impl == 'mmpretrain' and method in NO_MMPRETRAIN:
                 report(dict(name=method, impl=impl, iters='n/a', knn=None,
@@ -843,10 +857,12 @@ def main(argv=None):
             label = impl + ('+bf16' if impl == 'ours' and args.bf16 else '')
             row = dict(name=method,
                        impl=label + (f' ({source})' if source else ''),
-                       **info, knn=knn_of_backbone(model, datasets, args,
-                                                   source))
+                       **info, **probe_backbone(model, datasets, args,
+                                                source))
             if source:  # the online / student network too, for the notes
-                row['knn_student'] = knn_of_backbone(model, datasets, args)
+                student = probe_backbone(model, datasets, args)
+                row['knn_student'] = student['knn']
+                row['linear_student'] = student['linear']
             report(row)
             del model
     return results

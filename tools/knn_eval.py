@@ -1,14 +1,23 @@
 #!/usr/bin/env python
-"""Weighted kNN evaluation of a pretrained backbone (InstDisc/DINO protocol).
+"""kNN and linear-probe evaluation of a pretrained backbone.
 
 Extracts L2-normalised features of the train and test splits named by the
 config's ``knn_eval`` dict and reports weighted kNN top-1/top-5 accuracy
-(T=0.07) for each k. Protocol: BN layers in eval mode with their running
-statistics, global-average-pooled last stage.
+(T=0.07; InstDisc/DINO protocol) for each k and, with ``--linear``, the
+top-1 of a logistic regression on the cached, standardised features
+(``ssl_plugins.evaluation.linear_probe``: L2 strength chosen on a part of the
+train split). Protocol: BN layers in eval mode with their running
+statistics, global-average-pooled last stage. ``--raw-pixels`` adds the
+same two probes on the raw images, the baseline a representation must beat.
+``--val N`` evaluates on the last N train images instead of the test split
+(kNN bank and probe fit on the others): for choosing recipes without
+looking at the test split.
 
 Examples::
 
     python tools/knn_eval.py CONFIG work_dirs/byol/epoch_3.pth --random-init
+    # kNN + linear probe, raw-pixel rows for comparison
+    python tools/knn_eval.py CONFIG CKPT --linear --raw-pixels
     # both networks of a momentum method, results also as json
     python tools/knn_eval.py CONFIG CKPT --source online target --out knn.json
 """
@@ -36,7 +45,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='pretraining config (with knn_eval)')
     parser.add_argument('checkpoint', nargs='?',
-                        help='checkpoint; omit with --random-init only')
+                        help='checkpoint; omit with --random-init / --raw-pixels '
+                        'only')
     parser.add_argument('--source', choices=sorted(SOURCES), nargs='+',
                         default=['online'],
                         help='backbone(s) of the checkpoint to evaluate: '
@@ -54,6 +64,16 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=None,
                         help='feature-extraction batch size (default: '
                         'knn_eval.batch_size or 512)')
+    parser.add_argument('--linear', action='store_true',
+                        help='also a linear probe (logistic regression on '
+                        'the cached, standardised features)')
+    parser.add_argument('--raw-pixels', action='store_true',
+                        help='also the raw-pixel baseline (kNN, and the '
+                        'linear probe with --linear)')
+    parser.add_argument('--val', type=int, default=0, metavar='N',
+                        help='evaluate on the last N images of the train '
+                        'split (bank / probe fit: the others), not on the '
+                        'test split; for recipe selection')
     parser.add_argument('--out', help='also write the results to this json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -80,20 +100,48 @@ def build_backbone(cfg, seed=0):
     return model
 
 
-def evaluate(model, cfg, ks, temperature, backbone=None):
-    from ssl_plugins.evaluation import extract_features
-    from ssl_plugins.functional.knn import knn_accuracy
+def eval_splits(cfg, val=0):
+    """The (bank/fit, query) data sets: the config's train and test splits,
+    or with ``val`` the train split cut into its first ``len - val`` and
+    last ``val`` images."""
     from ssl_plugins.registry import DATASETS
     knn_cfg = cfg.knn_eval
-    feats = {}
-    for split in ('train', 'test'):
-        dataset = DATASETS.build(knn_cfg[split])
-        feats[split] = extract_features(backbone or model.backbone,
-                                        model.data_preprocessor, dataset,
-                                        knn_cfg.get('batch_size', 512),
-                                        progress=True)
-    return {k: knn_accuracy(*feats['train'], *feats['test'], k=k,
-                            temperature=temperature) for k in ks}
+    if not val:
+        return {split: DATASETS.build(knn_cfg[split])
+                for split in ('train', 'test')}
+    full = DATASETS.build(knn_cfg.train)
+    if not 0 < val < len(full):
+        raise SystemExit(f'--val {val}: the train split has {len(full)} '
+                         'images; give 0 < N < that')
+    cut = len(full) - val
+    return {'train': DATASETS.build(dict(knn_cfg.train,
+                                         indices=list(range(cut)))),
+            'test': DATASETS.build(dict(knn_cfg.train,
+                                        indices=list(range(cut, len(full)))))}
+
+
+def probe(feats, ks, temperature, linear):
+    """kNN accuracies per k of ``feats`` (split -> (features, labels)), and
+    the linear probe's top-1 under ``'linear'``."""
+    from ssl_plugins.evaluation import linear_probe
+    from ssl_plugins.functional.knn import knn_accuracy
+    res = {k: knn_accuracy(*feats['train'], *feats['test'], k=k,
+                           temperature=temperature) for k in ks}
+    if linear:
+        res['linear'] = linear_probe(*feats['train'], *feats['test'])['top1']
+    return res
+
+
+def evaluate(model, cfg, ks, temperature, backbone=None, splits=None,
+             linear=False):
+    from ssl_plugins.evaluation import extract_features
+    splits = splits or eval_splits(cfg)
+    feats = {split: extract_features(backbone or model.backbone,
+                                     model.data_preprocessor, dataset,
+                                     cfg.knn_eval.get('batch_size', 512),
+                                     progress=True)
+             for split, dataset in splits.items()}
+    return probe(feats, ks, temperature, linear)
 
 
 def main(argv=None):
@@ -104,25 +152,36 @@ def main(argv=None):
     if 'knn_eval' not in cfg:
         raise KeyError(f'{args.config} has no knn_eval=dict(train=..., '
                        'test=...) naming the labelled splits')
-    if args.checkpoint is None and not args.random_init:
-        raise SystemExit('give a CHECKPOINT and/or --random-init')
+    if args.checkpoint is None and not (args.random_init or args.raw_pixels):
+        raise SystemExit('give a CHECKPOINT, --random-init and/or '
+                         '--raw-pixels')
     if args.batch_size:
         cfg.knn_eval.batch_size = args.batch_size
+    bad = [k for k in args.k if k < 1]
+    if bad or args.temperature <= 0:
+        raise SystemExit(f'--k must be >= 1 and --temperature > 0, got '
+                         f'k={args.k}, temperature={args.temperature}')
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
+    splits = eval_splits(cfg, args.val)
+    ev = dict(splits=splits, linear=args.linear)
     rows = []
+    if args.raw_pixels:
+        from ssl_plugins.evaluation import pixel_features
+        print('raw pixels ...', flush=True)
+        rows.append(('raw pixels', probe(
+            {s: pixel_features(d) for s, d in splits.items()}, args.k,
+            args.temperature, args.linear)))
     if args.random_init:
         from ssl_plugins.evaluation import recalibrate_bn
-        from ssl_plugins.registry import DATASETS
         model = build_backbone(cfg, args.seed)
         rows.append(('random init', evaluate(model, cfg, args.k,
-                                             args.temperature)))
+                                             args.temperature, **ev)))
         # the same weights with BN statistics of the train split (as every
         # trained network has them): the lr-0 control
         recalibrate_bn(model.backbone, model.data_preprocessor,
-                       DATASETS.build(cfg.knn_eval.train),
-                       cfg.knn_eval.get('batch_size', 512))
+                       splits['train'], cfg.knn_eval.get('batch_size', 512))
         rows.append(('random init, train-split BN stats',
-                     evaluate(model, cfg, args.k, args.temperature)))
+                     evaluate(model, cfg, args.k, args.temperature, **ev)))
     for source in (args.source if args.checkpoint else []):
         model = build_backbone(cfg, args.seed)
         try:
@@ -130,25 +189,41 @@ def main(argv=None):
         except KeyError as err:
             raise SystemExit(str(err.args[0]))
         rows.append((f'{source} ({osp.basename(args.checkpoint)})',
-                     evaluate(model, cfg, args.k, args.temperature)))
-    print(f'\nWeighted kNN (T={args.temperature}), test split, features of '
-          'the last stage, BN in eval mode:')
+                     evaluate(model, cfg, args.k, args.temperature, **ev)))
+    bank = len(splits['train'])
+    split = (f'the last {args.val} train images (validation; bank: the '
+             f'other {bank})' if args.val else f'test split (bank: {bank} '
+             'train images)')
+    eff = [min(k, bank) for k in args.k]
+    print(f'\nEvaluated on {split}. Features: the last stage, global-'
+          'average-pooled, BN in eval mode.\nWeighted kNN: T = '
+          f'{args.temperature}, L2-normalised features'
+          + (f'; effective k {eff} (the bank is smaller)' if eff != args.k
+             else '') + '.'
+          + ('\nLinear probe: logistic regression on the cached, '
+             'standardised features (L2 strength chosen on 10% of the bank).'
+             if args.linear else ''))
     print(f'{"backbone":<40}' + ''.join(f'{"k=" + str(k) + " top1":>12}'
-                                        f'{"top5":>8}' for k in args.k))
+                                        f'{"top5":>8}' for k in eff)
+          + (f'{"linear top1":>13}' if args.linear else ''))
     for name, res in rows:
         print(f'{name:<40}' + ''.join(
             f'{res[k]["top1"]:>12.2f}{res[k].get("top5", float("nan")):>8.2f}'
-            for k in args.k))
+            for k in args.k)
+            + (f'{res["linear"]:>13.2f}' if args.linear else ''))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
                            temperature=args.temperature, k=args.k,
+                           split=split,
                            protocol='weighted kNN on L2-normalised, '
                            'global-average-pooled last-stage features, BN in '
                            'eval mode, test split',
                            rows=[dict(backbone=name,
-                                      **{f'k{k}': res[k] for k in args.k})
+                                      **{f'k{k}': res[k] for k in args.k},
+                                      **({'linear_top1': res['linear']}
+                                         if args.linear else {}))
                                  for name, res in rows]), f, indent=2)
         print(f'results written to {args.out}')
     return rows

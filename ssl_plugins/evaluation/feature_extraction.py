@@ -69,3 +69,34 @@ def extract_features(backbone: torch.nn.Module,
     finally:
         backbone.train(was_training)
     return torch.cat(feats), torch.cat(labels)
+
+
+def pixel_features(dataset, batch_size: int = 1000
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Flattened raw images in [0, 1] and labels: the raw-pixel baseline.
+
+    The images as the evaluation pipeline packs them (uint8, no
+    normalisation); a grey image repeated to three channels keeps one (the
+    copies change neither cosine similarities nor what a linear layer can
+    fit, and would triple the probe's cost).
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, C*H*W) features and (N,) labels.
+    """
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
+                        collate_fn=default_collate)
+    feats, labels, grey = [], [], None
+    for batch in loader:
+        images = batch['inputs']
+        if isinstance(images, (list, tuple)):
+            images = torch.stack(list(images))
+        images = images.float() / 255
+        if grey is None:
+            grey = images.shape[1] == 3 and bool(
+                (images[:, :1] == images[:, 1:]).all())
+        if grey:
+            images = images[:, :1]
+        feats.append(images.flatten(1))
+        labels.append(torch.stack([s.gt_label.reshape(())
+                                   for s in batch['data_samples']]))
+    return torch.cat(feats), torch.cat(labels)

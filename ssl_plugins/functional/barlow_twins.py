@@ -10,7 +10,7 @@ Here the batch statistics and ``C`` are summed with autograd-aware collectives
 same loss on every rank and, after DDP's gradient averaging, the same gradients
 as one process holding the N samples. (The official code's in-place
 ``all_reduce`` on ``c`` is invisible to autograd and scales the gradients by
-1/W; see ``shared/upstream-notes.md``.)
+1/W, as lightly issue 1977 reports.)
 """
 from __future__ import annotations
 

@@ -32,6 +32,16 @@ train_pipeline = [
          transforms=[_view(0.0), _view(0.2)]),
     dict(type='PackInputs'),
 ]
+# Multi-crop form (the `*_mcrop-2-6_*` configs of BYOL and Barlow Twins): the
+# two views above as global crops, plus 6 local crops of 12 px (SwAV's and
+# DINO's 96/224 of the global size), scale (0.05, 0.2) (below the global
+# crops' minimum, as SwAV's 0.05-0.14 below 0.14), photometric as view 1.
+mcrop_train_pipeline = [
+    dict(type='MultiCrop', num_crops=(1, 1, 6), crop_sizes=(28, 28, 12),
+         crop_scales=((0.2, 1.), (0.2, 1.), (0.05, 0.2)),
+         transforms=[_view(0.0), _view(0.2), _view(0.0)]),
+    dict(type='PackInputs'),
+]
 del _view
 
 train_dataloader = dict(

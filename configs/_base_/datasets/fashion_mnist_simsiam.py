@@ -28,4 +28,15 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# Multi-crop form (simsiam_*_mcrop-2-6_*): + 6 local crops of 12 px, scale
+# (0.05, 0.2), the same photometric pipeline.
+mcrop_train_pipeline = [
+    dict(type='MultiCrop',
+         num_crops=(2, 6),
+         crop_sizes=(28, 12),
+         crop_scales=((0.2, 1.), (0.05, 0.2)),
+         transforms=[view_pipeline, view_pipeline]),
+    dict(type='PackInputs'),
+]
+
 train_dataloader = dict(drop_last=True, dataset=dict(pipeline=train_pipeline))

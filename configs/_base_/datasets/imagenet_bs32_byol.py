@@ -31,6 +31,18 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
+# Multi-crop form (BYOL / Barlow Twins `*_mcrop-2-6_*`): SwAV's crops (Caron
+# et al. 2020, §3.2: 2 x 224 px scale (0.14, 1) + 6 x 96 px scale
+# (0.05, 0.14)) with BYOL's two view pipelines on the global crops and, on the
+# local ones, blur p=0.5 and no solarize (DINO's local-crop ops, App. D).
+mcrop_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='MultiCrop', num_crops=(1, 1, 6), crop_sizes=(224, 224, 96),
+         crop_scales=((0.14, 1.), (0.14, 1.), (0.05, 0.14)),
+         transforms=[_view(1.0, 0.0), _view(0.1, 0.2), _view(0.5, 0.0)],
+         interpolation='bicubic'),
+    dict(type='PackInputs'),
+]
 del _view
 
 train_dataloader = dict(

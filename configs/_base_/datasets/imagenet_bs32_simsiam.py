@@ -35,6 +35,18 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# Multi-crop form (simsiam_*_mcrop-2-6_*): SwAV's crops (2 x 224 px scale
+# (0.14, 1) + 6 x 96 px scale (0.05, 0.14)), SimSiam's ops on every crop.
+mcrop_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='MultiCrop',
+         num_crops=(2, 6),
+         crop_sizes=(224, 96),
+         crop_scales=((0.14, 1.), (0.05, 0.14)),
+         transforms=[view_pipeline, view_pipeline]),
+    dict(type='PackInputs'),
+]
+
 train_dataloader = dict(
     drop_last=True,  # official main_simsiam.py
     dataset=dict(pipeline=train_pipeline))

@@ -9,4 +9,5 @@ model = dict(
                   norm_cfg=dict(type='BN'), frozen_stages=4,
                   init_cfg=dict(type='Pretrained', checkpoint='',
                                 prefix='backbone.', strict=True)),
+    neck=dict(in_channels=128),
     head=dict(in_channels=128))

@@ -1,7 +1,11 @@
 # Linear evaluation on Fashion-MNIST for CPUs: the backbone of the
 # Fashion-MNIST pretraining configs (CIFAR-stem ResNet-18, width 32, stride
 # 2 in the first stage, 256-d output), frozen with BN statistics fixed,
-# global average pooling and one linear layer. SGD protocol of the ImageNet
+# global average pooling, an affine-free BN that standardises the features
+# (NormalizedGlobalPooling: MAE's linear-probe recipe, He et al. 2022,
+# App. A.2; without it SGD underfits the unnormalised features in 10 epochs:
+# 77.64 vs 81.26 for the logistic regression on cached, standardised features
+# of the same checkpoint) and one linear layer. SGD protocol of the ImageNet
 # config (momentum 0.9, lr 0.3 for batch 256, wd 1e-6, cosine) shortened to
 # 10 epochs; augmentation: 2-px padded random crop + horizontal flip.
 #
@@ -33,7 +37,7 @@ model = dict(
         frozen_stages=4,
         init_cfg=dict(type='Pretrained', checkpoint='',
                       prefix='backbone.', strict=True)),
-    neck=dict(type='GlobalAveragePooling'),
+    neck=dict(type='NormalizedGlobalPooling', in_channels=256),
     head=dict(
         type='LinearClsHead',
         num_classes=10,

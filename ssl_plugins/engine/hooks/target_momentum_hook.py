@@ -14,7 +14,10 @@ class TargetMomentumHook(Hook):
     The model must expose ``base_momentum`` and ``set_momentum(tau)`` (BYOL,
     DINO). tau is the paper's momentum, the weight of the old target value.
     The value is logged as ``momentum``. It depends only on the iteration, so
-    a resumed run continues the schedule exactly.
+    a resumed run continues the schedule exactly. Before training the hook
+    ties the target's EMA steps to the optimizer's real steps
+    (``model.follow_optimizer``; gradient accumulation, skipped AMP steps),
+    also under DDP, whose wrapper never calls the model's ``train_step``.
 
     Args:
         end_momentum (float): tau at the last iteration. Defaults to 1.0.
@@ -23,6 +26,15 @@ class TargetMomentumHook(Hook):
 
     def __init__(self, end_momentum: float = 1.0):
         self.end_momentum = end_momentum
+
+    def before_train(self, runner) -> None:
+        model = unwrapped_model(runner, 'TargetMomentumHook', 'set_momentum')
+        follow = getattr(model, 'follow_optimizer', None)
+        optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
+        if follow is not None and optimizer is not None:
+            # a resumed run saved its checkpoint after a step whose EMA step
+            # (at the start of the next loss) is still due
+            follow(optimizer, stepped=runner.iter > 0)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
         model = unwrapped_model(runner, 'TargetMomentumHook',

@@ -121,6 +121,57 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             start = end
         return outputs
 
+    @staticmethod
+    def view_groups(views: Sequence[torch.Tensor],
+                    num_global: int) -> List[List[int]]:
+        """Indices of the views that share one forward pass.
+
+        Each of the first ``num_global`` (global) views alone, as the
+        two-view methods' official code does (per-view BN batch statistics),
+        then one group per run of consecutive same-size (local) views.
+        """
+        groups = [[i] for i in range(min(num_global, len(views)))]
+        start = len(groups)
+        while start < len(views):
+            end = start + 1
+            while (end < len(views)
+                   and views[end].shape[-2:] == views[start].shape[-2:]):
+                end += 1
+            groups.append(list(range(start, end)))
+            start = end
+        return groups
+
+    def project_views(self,
+                      views: Sequence[torch.Tensor],
+                      num_global: int,
+                      predictor: Optional[nn.Module] = None,
+                      stats_from_global: bool = True):
+        """``neck(backbone(view))`` of every view (and its prediction).
+
+        Multi-crop form of the two-view methods: global views go through the
+        network one at a time, local views one call per resolution
+        (:meth:`view_groups`). With ``stats_from_global`` the local crops
+        leave the backbone's BN running statistics as they are
+        (:func:`frozen_running_stats`; same outputs and gradients), so the
+        network evaluated on full images has full-image statistics.
+
+        Returns:
+            tuple[list[Tensor], list[Tensor]]: the projection of each view,
+            and ``predictor`` of each (empty list without a predictor).
+        """
+        projections, predictions = [], []
+        for idx in self.view_groups(views, num_global):
+            batch = (views[idx[0]] if len(idx) == 1 else
+                     torch.cat([views[i] for i in idx]))
+            frozen = stats_from_global and idx[0] >= num_global
+            with (frozen_running_stats(self.backbone) if frozen
+                  else contextlib.nullcontext()):
+                z = self.neck(self.backbone(batch))
+            projections.extend(z.chunk(len(idx)))
+            if predictor is not None:
+                predictions.extend(predictor(z).chunk(len(idx)))
+        return projections, predictions
+
     @abstractmethod
     def loss(self, views: List[torch.Tensor],
              data_samples: Optional[list]) -> Dict[str, torch.Tensor]:

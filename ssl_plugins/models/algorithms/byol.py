@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
@@ -24,12 +25,23 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
     raises ``tau`` from ``base_momentum`` to 1 by cosine per iteration
     (§3.2); without it (a plain training loop) ``tau`` stays at its base.
 
+    Multi-crop (2 global + N local views, global first): every view's
+    prediction regresses the target projection of every global view other
+    than itself, and the loss is the mean over those ``2 (V - 1)`` pairs
+    (DINO's pairing, :func:`~ssl_plugins.functional.multi_crop.
+    global_view_pairs`); the target sees the global views only. With two
+    views this is the loss above.
+
     Args:
         backbone (dict): backbone config.
         neck (dict): projector (``MLPNeck``: 4096 hidden, 256 out).
         head (dict): ``LatentPredictHead`` with the predictor and ``BYOLLoss``.
         base_momentum (float): tau_base; 0.99 for short runs, 0.996 for the
             ImageNet recipe (§3.3). Defaults to 0.99.
+        num_global_views (int): leading views that are targets (2).
+        bn_stats_from_global_views (bool): local crops do not update the
+            backbone's BN running statistics (training unchanged; see
+            :meth:`project_views`). Defaults to True.
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
 
@@ -38,20 +50,28 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
                  neck: dict,
                  head: dict,
                  base_momentum: float = 0.99,
+                 num_global_views: int = 2,
+                 bn_stats_from_global_views: bool = True,
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        global_view_pairs(num_global_views, num_global_views)  # validates
+        self.num_global_views = num_global_views
+        self.bn_stats_from_global_views = bn_stats_from_global_views
         self._build_momentum_target(base_momentum)
 
     def loss(self, views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
-        """Symmetric BYOL loss of two views."""
-        self._check_num_views(views, 2)
+        """Symmetric BYOL loss of two views, or of a multi-crop batch."""
+        num_global = self.num_global_views
+        self._check_num_views(views, num_global)
         self.update_target()
-        v1, v2 = views[0], views[1]
-        z1 = self.neck(self.backbone(v1))
-        z2 = self.neck(self.backbone(v2))
+        _, predictions = self.project_views(
+            views, num_global, self.head.predictor,
+            self.bn_stats_from_global_views)
         with torch.no_grad():
-            t1 = self.target.neck(self.target.backbone(v1))
-            t2 = self.target.neck(self.target.backbone(v2))
-        loss = (self.head.loss(z1, t2) + self.head.loss(z2, t1)) / 2
+            targets = [self.target.neck(self.target.backbone(v))
+                       for v in views[:num_global]]
+        pairs = global_view_pairs(len(views), num_global)
+        loss = sum(self.head.loss_module(predictions[v], targets[g])
+                   for v, g in pairs) / len(pairs)
         return dict(loss=loss)

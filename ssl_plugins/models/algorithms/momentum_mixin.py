@@ -1,6 +1,7 @@
 """The online/target bookkeeping shared by BYOL and DINO."""
 from typing import Dict
 
+import torch
 from torch import nn
 
 from ..utils import MomentumTarget
@@ -16,6 +17,17 @@ class MomentumTargetMixin:
     ``1 - tau``); :class:`TargetMomentumHook` sets it every iteration
     through :meth:`set_momentum`. Mixed in before the base class, so that
     :meth:`init_weights` runs after the base's.
+
+    **One EMA step per optimizer step.** The algorithms call
+    :meth:`update_target` at the start of ``loss()``. Once the model follows
+    its optimizer (:meth:`follow_optimizer`: done by ``train_step`` and by
+    ``TargetMomentumHook`` before training, so also under DDP), that call
+    moves the target only if the optimizer has really stepped since the last
+    EMA step: with gradient accumulation over k iterations the target moves
+    once per k, and a step that AMP's loss scaler skipped (inf gradients)
+    does not move it (BYOL §3.2, DINO §3.1: one update per training step).
+    A model that follows no optimizer (a hand-written loop calling ``loss``)
+    moves the target at every training-mode ``loss()``.
     """
 
     def _build_momentum_target(self, base_momentum: float) -> None:
@@ -28,6 +40,8 @@ class MomentumTargetMixin:
         self.base_momentum = base_momentum
         self.momentum = base_momentum
         self.target = MomentumTarget(self._online())
+        self._followed_optimizer = None  # the optimizer whose steps count
+        self._step_pending = False  # it stepped since the last EMA step
 
     def _online(self) -> Dict[str, nn.Module]:
         return dict(backbone=self.backbone, neck=self.neck)
@@ -41,9 +55,44 @@ class MomentumTargetMixin:
         """Set the current momentum tau (``TargetMomentumHook``)."""
         self.momentum = float(tau)
 
+    def follow_optimizer(self, optimizer: torch.optim.Optimizer,
+                         stepped: bool = False) -> None:
+        """Tie the target's EMA steps to ``optimizer``'s steps.
+
+        Registers a step post-hook on ``optimizer`` (once; a later call with
+        another optimizer moves the tie there). ``stepped``: the optimizer
+        has already stepped since the target last moved (a resumed run: the
+        checkpoint was saved after a step whose EMA step is still due).
+        """
+        if self._followed_optimizer is optimizer:
+            return
+        if self._followed_optimizer is not None:
+            self._step_hook_handle.remove()
+        self._followed_optimizer = optimizer
+        self._step_pending = bool(stepped)
+        self._step_hook_handle = optimizer.register_step_post_hook(
+            self._optimizer_stepped)
+
+    def _optimizer_stepped(self, optimizer, args, kwargs) -> None:
+        self._step_pending = True
+
+    def train_step(self, data, optim_wrapper):
+        """mmengine's ``train_step``, following ``optim_wrapper``'s
+        optimizer (see the class docstring)."""
+        optimizer = getattr(optim_wrapper, 'optimizer', None)
+        if optimizer is not None:
+            self.follow_optimizer(optimizer)
+        return super().train_step(data, optim_wrapper)
+
     def update_target(self) -> None:
         """One EMA step of the target, in training mode only (the algorithms
         call it at the start of ``loss()``, right after the previous
-        optimizer step)."""
-        if self.training:
-            self.target.update(self._online(), self.momentum)
+        optimizer step); skipped when the followed optimizer has not stepped
+        since the last one."""
+        if not self.training:
+            return
+        if self._followed_optimizer is not None:
+            if not self._step_pending:
+                return
+            self._step_pending = False
+        self.target.update(self._online(), self.momentum)

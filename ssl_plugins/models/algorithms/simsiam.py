@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.functional.simsiam import normalized_output_std
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
@@ -16,6 +17,12 @@ class SimSiam(BaseSelfSupervisor):
     (Algorithm 1), logged in [-1, 1]. Each view goes through the encoder
     separately (per-view BN statistics, as the official code).
 
+    Multi-crop (2 global + N local views, global first): ``D(p_v, sg(z_g))``
+    averaged over every view ``v`` and every global view ``g != v`` (DINO's
+    pairing, :func:`~ssl_plugins.functional.multi_crop.global_view_pairs`);
+    local views go through the encoder one call per resolution. With two
+    views this is the loss above.
+
     Also logs ``z_std``, the channel-mean std of the L2-normalised projector
     output: ~1/sqrt(d) when healthy, 0 when collapsed (paper Fig. 2).
 
@@ -25,15 +32,34 @@ class SimSiam(BaseSelfSupervisor):
             (the output BN without affine).
         head (dict): ``LatentPredictHead`` with the 2048-512-2048 predictor and
             ``SimSiamLoss``.
+        num_global_views (int): leading views that are targets (2).
+        bn_stats_from_global_views (bool): local crops do not update the
+            backbone's BN running statistics (training unchanged; see
+            :meth:`project_views`). Defaults to True.
         **kwargs: passed to :class:`BaseSelfSupervisor`.
     """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 num_global_views: int = 2,
+                 bn_stats_from_global_views: bool = True,
+                 **kwargs):
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        global_view_pairs(num_global_views, num_global_views)  # validates
+        self.num_global_views = num_global_views
+        self.bn_stats_from_global_views = bn_stats_from_global_views
 
     def loss(self,
              views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
-        """Symmetrised SimSiam loss of the first two views."""
-        self._check_num_views(views, 2)
-        z1 = self.neck(self.backbone(views[0]))
-        z2 = self.neck(self.backbone(views[1]))
-        loss = 0.5 * self.head.loss(z1, z2) + 0.5 * self.head.loss(z2, z1)
-        return dict(loss=loss, z_std=normalized_output_std(z1))
+        """Symmetrised SimSiam loss of two views, or of a multi-crop batch."""
+        self._check_num_views(views, self.num_global_views)
+        z, p = self.project_views(views, self.num_global_views,
+                                  self.head.predictor,
+                                  self.bn_stats_from_global_views)
+        pairs = global_view_pairs(len(views), self.num_global_views)
+        loss = sum(self.head.loss_module(p[v], z[g])
+                   for v, g in pairs) / len(pairs)
+        return dict(loss=loss, z_std=normalized_output_std(z[0]))
