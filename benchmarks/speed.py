@@ -256,6 +256,8 @@ def bench_train(method, args):
                 model.set_momentum(cosine_momentum(model.base_momentum, it,
                                                    total))
             log_vars = model.train_step(batch, wrapper)
+            if hasattr(model, 'update_center'):  # DINOTeacherCenteringHook's
+                model.update_center()
             _sync(args.device)
             dt = time.perf_counter() - t0
             if measure_mem:

@@ -144,6 +144,27 @@ def evaluate(model, cfg, ks, temperature, backbone=None, splits=None,
     return probe(feats, ks, temperature, linear)
 
 
+def compare_with_raw_pixels(rows, k, linear):
+    """One line per backbone: its margin over the raw-pixel row (kNN top-1
+    at ``k``, and the linear probe), and whether it beats raw pixels."""
+    raw = dict(rows)['raw pixels']
+    lines = []
+    for name, res in rows:
+        if name == 'raw pixels':
+            continue
+        gaps = {f'kNN k={k}': res[k]['top1'] - raw[k]['top1']}
+        if linear:
+            gaps['linear'] = res['linear'] - raw['linear']
+        verdict = ('beats raw pixels' + (' in both probes' if linear else '')
+                   if min(gaps.values()) > 0 else
+                   'does NOT beat raw pixels in ' + ', '.join(
+                       g for g, v in gaps.items() if v <= 0))
+        lines.append(f'{name}: ' + ', '.join(
+            f'{g} {v:+.2f}' for g, v in gaps.items())
+            + f' against raw pixels: {verdict}.')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -211,6 +232,8 @@ def main(argv=None):
             f'{res[k]["top1"]:>12.2f}{res[k].get("top5", float("nan")):>8.2f}'
             for k in args.k)
             + (f'{res["linear"]:>13.2f}' if args.linear else ''))
+    if args.raw_pixels:
+        print(compare_with_raw_pixels(rows, args.k[0], args.linear))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

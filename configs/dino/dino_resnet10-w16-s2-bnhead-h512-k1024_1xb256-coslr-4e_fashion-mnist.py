@@ -80,6 +80,8 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
 custom_hooks = [
     dict(type='TargetMomentumHook', end_momentum=1.0),
+    # c <- 0.9 c + 0.1 mean(teacher), all-reduced (paper §3.1)
+    dict(type='DINOTeacherCenteringHook', momentum=0.9),
     dict(type='TeacherTempWarmupHook', warmup_temp=0.04, temp=0.07,
          warmup_epochs=30),
     dict(type='FreezeLastLayerHook', freeze_epochs=1),

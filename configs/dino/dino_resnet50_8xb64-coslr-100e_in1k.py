@@ -69,6 +69,8 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
 custom_hooks = [
     dict(type='TargetMomentumHook', end_momentum=1.0),
+    # c <- 0.9 c + 0.1 mean(teacher), all-reduced (paper §3.1)
+    dict(type='DINOTeacherCenteringHook', momentum=0.9),
     dict(type='FreezeLastLayerHook', freeze_epochs=1),
     # NHWC layout on the GPU, same values: 0.65x of the NCHW iteration on
     # an H200 (docs/benchmarks.md, "GPU")

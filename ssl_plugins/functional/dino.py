@@ -101,9 +101,10 @@ def update_center(center: torch.Tensor,
                   momentum: float = 0.9) -> torch.Tensor:
     """EMA of the teacher logits' batch mean, over the global batch.
 
-    ``c <- m * c + (1 - m) * sum_ranks(sum_b t_b) / (B * world_size)``
-    (official ``DINOLoss.update_center``; m = 0.9). Every rank must call it
-    with the same batch size.
+    ``c <- m * c + (1 - m) * sum_ranks(sum_b t_b) / sum_ranks(n)``
+    (official ``DINOLoss.update_center``; m = 0.9). The sums and the sample
+    counts are both all-reduced, so ranks may hold different numbers of
+    samples (:func:`center_from_sums`).
 
     Args:
         center (Tensor): ``(K,)`` or ``(1, K)`` current centre.
@@ -118,10 +119,42 @@ def update_center(center: torch.Tensor,
         raise ValueError(
             f'update_center: teacher_out {tuple(teacher_out.shape)}'
             f' does not match centre of {center.numel()} values')
-    total, world = _all_reduce_sum(teacher_out.detach().float().sum(0))
-    batch_mean = total / (teacher_out.shape[0] * world)
+    return center_from_sums(center, teacher_out.detach().float().sum(0),
+                            teacher_out.shape[0], momentum)
+
+
+@torch.no_grad()
+def center_from_sums(center: torch.Tensor, teacher_sum: torch.Tensor,
+                     count, momentum: float = 0.9) -> torch.Tensor:
+    """``c <- m c + (1 - m) * sum_ranks(teacher_sum) / sum_ranks(count)``.
+
+    The centre update from a rank's summed teacher logits ``(K,)`` and its
+    sample count (an int or a 0-d tensor); both are summed over ranks in one
+    all-reduce, so the update is the global-batch mean however the samples
+    are split.
+    """
+    stats = torch.cat([teacher_sum.detach().float().reshape(-1),
+                       torch.as_tensor(count, dtype=torch.float32,
+                                       device=teacher_sum.device
+                                       ).reshape(1)])
+    stats, _ = _all_reduce_sum(stats)
+    batch_mean = stats[:-1] / stats[-1]
     new = center.float().reshape(-1) * momentum + batch_mean * (1 - momentum)
     return new.reshape(center.shape).to(center.dtype)
+
+
+@torch.no_grad()
+def teacher_entropy(teacher_out: torch.Tensor, center: torch.Tensor,
+                    teacher_temp: float) -> torch.Tensor:
+    """Mean entropy of the centred, sharpened teacher distributions
+    ``softmax((t - c) / tau_t)``: near ln K when the teacher is uniform
+    (collapse by centring), near 0 when one dimension dominates (collapse
+    by sharpening); DINO §5.3 / Fig. 7 tell the two modes apart with it and
+    with the teacher-student KL divergence (the loss minus this entropy)."""
+    logits = (teacher_out.detach().float()
+              - center.reshape(1, -1).float()) / teacher_temp
+    log_q = F.log_softmax(logits, dim=-1)
+    return -(log_q.exp() * log_q).sum(-1).mean()
 
 
 def teacher_temperature(epoch: int,

@@ -29,6 +29,7 @@ __all__ = [
     'all_reduce_sum_with_grad',
     'all_gather_with_grad',
     'all_reduce_sum_no_grad',
+    'global_batch_weight',
 ]
 
 
@@ -145,3 +146,25 @@ def all_reduce_sum_no_grad(x: torch.Tensor) -> torch.Tensor:
     y = x.detach().clone()
     dist.all_reduce(y, op=dist.ReduceOp.SUM)
     return y
+
+
+@torch.no_grad()
+def global_batch_weight(local_count: int,
+                        device=None) -> torch.Tensor | float:
+    """``n_r * W / sum_r n_r``: the factor that turns this rank's per-sample
+    mean into its share of the global-batch mean under DDP.
+
+    DDP averages the ranks' gradients with equal weights, so per-rank means
+    of ``n_r`` samples give ``(1/W) sum_r mean_r``, not the mean over all
+    ``N = sum_r n_r`` samples, when the ranks hold different numbers of
+    samples (a custom sampler, the last batch of an unpadded epoch).
+    Multiplying each rank's mean by this factor makes DDP's average
+    ``sum_r (n_r / N) mean_r``, the global-batch mean. 1.0 (a float) without
+    a process group; exactly 1.0 when the ranks hold equal batches. One
+    all-reduce of a scalar, no host synchronisation.
+    """
+    world = get_world_size()
+    if world == 1:
+        return 1.0
+    n = torch.tensor(float(local_count), device=device)
+    return n * world / all_reduce_sum_no_grad(n)

@@ -37,6 +37,7 @@ def test_dino_pair_first_losses_agree():
     for it in range(total):
         ours.set_momentum(cosine_momentum(ours.base_momentum, it, total))
         loss_ours = float(ours.train_step(batch, w_ours)['loss'].detach())
+        ours.update_center()  # what DINOTeacherCenteringHook does
         loss_theirs = float(theirs.train_step(batch, w_theirs)['loss'])
         # first step: same weights and batch -> same value; later steps stay
         # within AdamW's amplification of float rounding

@@ -76,8 +76,10 @@ def test_tiny_run_and_exact_resume(full_run, fake_fmnist, tmp_path):
     assert [(g['lr'], g['weight_decay'])
             for g in ga] == [(g['lr'], g['weight_decay']) for g in gb]
     # logged schedules of the resumed epoch equal the uninterrupted ones
-    for key in ('loss', 'teacher_temp', 'momentum', 'lr'):
+    for key in ('loss', 'teacher_temp', 'momentum', 'lr', 'teacher_entropy',
+                'kl_teacher_student', 'center_norm'):
         tail = dict(read_scalars(full, key))
+        assert len(tail) == 16, key  # logged every iteration
         for it, value in read_scalars(resumed, key):
             if it > 8:
                 assert math.isclose(value, tail[it], rel_tol=1e-6), (key, it)

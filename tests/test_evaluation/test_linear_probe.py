@@ -162,3 +162,16 @@ def test_knn_eval_refuses_impossible_values_and_names_effective_k(
               + _opts(fake_fmnist))
     assert 'effective k [64]' in capsys.readouterr().out
 
+
+
+def test_comparison_with_raw_pixels_says_which_probe_is_below():
+    tool = _tool()
+    raw = {20: {'top1': 84.6}, 'linear': 84.4}
+    good = {20: {'top1': 85.0}, 'linear': 84.5}
+    half = {20: {'top1': 85.0}, 'linear': 84.0}
+    text = tool.compare_with_raw_pixels(
+        [('raw pixels', raw), ('online', good), ('target', half)], 20, True)
+    first, second = text.splitlines()
+    assert first.startswith('online: kNN k=20 +0.40, linear +0.10')
+    assert first.endswith('beats raw pixels in both probes.')
+    assert second.endswith('does NOT beat raw pixels in linear.')

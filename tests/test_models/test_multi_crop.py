@@ -188,7 +188,7 @@ def test_pairs_and_bad_view_counts():
 
 
 # ---------------------------------------------------------------------------
-# 2 gloo processes with half batches = 1 process with the whole batch. A
+# 2 gloo processes with 4 + 4 or 3 + 5 samples = 1 process with all 8. A
 # network without BatchNorm: per-rank batch statistics would (rightly) differ.
 class _ConvNet(nn.Module):
 
@@ -213,28 +213,36 @@ def _step(model, views):
     return loss.detach(), grads(module)
 
 
-def _rank_worker(rank, world_size, method, reference):
-    torch.manual_seed(0)
-    model = DistributedDataParallel(_bn_free(method))
-    rows = slice(4 * rank, 4 * rank + 4)
-    views = [v[rows] for v in views_of(n=8, num_local=3,
-                                       dtype=torch.float64)]
-    loss, got = _step(model, views)
-    ref_loss, ref_grads = reference
-    if method != 'barlow_twins':  # per-sample means: DDP averages the ranks
-        loss = loss.clone()
-        torch.distributed.all_reduce(loss)
-        loss /= world_size
-    torch.testing.assert_close(loss, ref_loss)
-    assert got.keys() == ref_grads.keys()
-    for name in ref_grads:
-        torch.testing.assert_close(got[name], ref_grads[name], msg=name)
-    return True
+def _rank_worker(rank, world_size, references):
+    for (method, split), (ref_loss, ref_grads) in references.items():
+        torch.manual_seed(0)
+        model = DistributedDataParallel(_bn_free(method))
+        bounds = [0, split[0], sum(split)]
+        rows = slice(bounds[rank], bounds[rank + 1])
+        views = [v[rows] for v in views_of(n=8, num_local=3,
+                                           dtype=torch.float64)]
+        loss, got = _step(model, views)
+        if method != 'barlow_twins':  # per-sample means: DDP averages ranks
+            loss = loss.clone()
+            torch.distributed.all_reduce(loss)
+            loss /= world_size
+        where = f'{method} {split}'
+        torch.testing.assert_close(loss, ref_loss, msg=where)
+        assert got.keys() == ref_grads.keys()
+        for name in ref_grads:
+            torch.testing.assert_close(got[name], ref_grads[name],
+                                       msg=f'{where}: {name}')
+    return len(references)
 
 
-@pytest.mark.parametrize('method', ['byol', 'simsiam', 'barlow_twins'])
-def test_two_processes_with_half_batches_match_one_process(method):
-    reference = _step(_bn_free(method),
-                      views_of(n=8, num_local=3, dtype=torch.float64))
-    assert run_distributed(_rank_worker, 2, (method, reference)) == [True,
-                                                                     True]
+def test_two_processes_with_4_4_and_3_5_samples_match_one_process():
+    """Unequal rank batches too: each rank's per-sample mean is weighted by
+    its share of the global batch (``global_batch_weight``), so DDP's equal
+    average of the ranks is the mean over all 8 samples."""
+    references = {}
+    for method in ('byol', 'simsiam', 'barlow_twins'):
+        ref = _step(_bn_free(method),
+                    views_of(n=8, num_local=3, dtype=torch.float64))
+        for split in ((4, 4), (3, 5)):
+            references[method, split] = ref
+    assert run_distributed(_rank_worker, 2, (references, )) == [6, 6]

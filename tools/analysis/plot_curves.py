@@ -9,8 +9,8 @@ against the training iteration; validation epochs are placed at the last
 iteration of that epoch.
 
 Panels (only those with data): kNN / accuracy, embedding collapse (std x
-sqrt(d), std, effective rank), loss, learning rate, momentum, temperature,
-weight decay.
+sqrt(d), std, effective rank), DINO's teacher entropy / KL and centre norm,
+loss, learning rate, momentum, temperature, weight decay.
 
 Examples::
 
@@ -34,6 +34,10 @@ PANELS: Tuple[Tuple[str, str], ...] = (
     ('collapse: std x sqrt(d) (1 healthy, 0 collapsed)', r'std_ratio'),
     ('collapse: std of L2-normalised embeddings', r'(^|[/_])std$'),
     ('collapse: effective rank', r'eff(ective)?_?rank'),
+    # DINOTeacherCenteringHook: DINO's two collapse modes (§5.3)
+    ('DINO: teacher entropy and KL(teacher || student), nats',
+     r'teacher_entropy|kl_teacher'),
+    ('DINO: norm of the teacher centre', r'center_norm'),
     ('loss', r'loss'),
     ('learning rate', r'(^|[/_])lr$'),
     ('momentum', r'momentum|(^|[/_])tau$'),

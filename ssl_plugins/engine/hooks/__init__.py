@@ -1,5 +1,6 @@
 from .channels_last_hook import ChannelsLastHook
 from .collapse_monitor_hook import CollapseMonitorHook
+from .dino_teacher_centering_hook import DINOTeacherCenteringHook
 from .fixed_lr_hook import FixedLrHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
 from .freeze_prototypes_hook import FreezePrototypesHook
@@ -10,7 +11,8 @@ from .target_momentum_hook import TargetMomentumHook
 from .teacher_temp_warmup_hook import TeacherTempWarmupHook
 
 __all__ = [
-    'ChannelsLastHook', 'CollapseMonitorHook', 'FixedLrHook',
+    'ChannelsLastHook', 'CollapseMonitorHook', 'DINOTeacherCenteringHook',
+    'FixedLrHook',
     'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook', 'RNGStateHook',
     'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook'
 ]

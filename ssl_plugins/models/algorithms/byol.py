@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
@@ -74,4 +75,6 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
         pairs = global_view_pairs(len(views), num_global)
         loss = sum(self.head.loss_module(predictions[v], targets[g])
                    for v, g in pairs) / len(pairs)
-        return dict(loss=loss)
+        # the global-batch mean under DDP, also with unequal rank batches
+        return dict(loss=loss * global_batch_weight(len(views[0]),
+                                                    loss.device))

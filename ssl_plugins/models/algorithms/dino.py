@@ -4,6 +4,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
@@ -37,14 +38,16 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
     ``no_grad``; the student sees all crops (one backbone call per
     resolution, as the official ``MultiCropWrapper``). The loss and the
     centre live in the head (``DINOHead`` -> ``DINOLoss``, centre buffer
-    ``head.loss_module.center``, saved with checkpoints); the centre is
-    updated from the teacher outputs right after the loss of each training
-    iteration (official order: the loss uses the centre of the previous
-    iterations).
+    ``head.loss_module.center``, saved with checkpoints); the loss records
+    the batch's teacher statistics and :meth:`update_center` applies them
+    after the iteration (``DINOTeacherCenteringHook``, in every DINO config;
+    official order: the loss uses the centre of the previous iterations). A
+    training-mode loss whose predecessor's centre update never happened
+    stops with a message naming the hook.
 
     The teacher follows ``xi <- tau xi + (1 - tau) theta`` once per
-    iteration, at the start of :meth:`loss` (right after the previous
-    optimizer step). ``tau`` is the paper's momentum, the weight of the *old*
+    optimizer step, at the start of :meth:`loss` (right after the previous
+    optimizer step; see ``MomentumTargetMixin``). ``tau`` is the paper's momentum, the weight of the *old*
     teacher (mmengine's EMA ``momentum`` is ``1 - tau``);
     ``TargetMomentumHook`` raises it from ``base_momentum`` = 0.996 to 1 by
     cosine per iteration (§3.1, App. B). Without the hooks (a plain training
@@ -92,6 +95,22 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
         """Set the teacher temperature (``TeacherTempWarmupHook``)."""
         self.head.set_teacher_temp(temp)
 
+    def update_center(self, momentum: Optional[float] = None
+                      ) -> Dict[str, torch.Tensor]:
+        """Move the teacher centre with the last training batch: once after
+        every training iteration, on every rank (``DINOTeacherCenteringHook``
+        does it; a plain loop calls it after each optimizer step).
+
+        Args:
+            momentum (float, optional): m of ``c <- m c + (1 - m) mean``;
+                defaults to the loss's ``center_momentum`` (0.9).
+
+        Returns:
+            dict: ``teacher_entropy``, ``kl_teacher_student`` and
+            ``center_norm`` of the batch (tensors), for logging.
+        """
+        return self.head.update_center(momentum)
+
     def last_layer_parameters(self) -> List[nn.Parameter]:
         """Student's last projection layer (``FreezeLastLayerHook``)."""
         return self.neck.last_layer_parameters()
@@ -117,4 +136,6 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
                                         self.teacher.neck, global_views)
         student_out = self._project(self.backbone, self.neck, views)
         loss = self.head.loss(student_out, teacher_out)
-        return dict(loss=loss)
+        # the global-batch mean under DDP, also with unequal rank batches
+        return dict(loss=loss * global_batch_weight(len(views[0]),
+                                                    loss.device))

@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.functional.simsiam import normalized_output_std
 from ssl_plugins.registry import MODELS
@@ -62,4 +63,6 @@ class SimSiam(BaseSelfSupervisor):
         pairs = global_view_pairs(len(views), self.num_global_views)
         loss = sum(self.head.loss_module(p[v], z[g])
                    for v, g in pairs) / len(pairs)
+        # the global-batch mean under DDP, also with unequal rank batches
+        loss = loss * global_batch_weight(len(views[0]), loss.device)
         return dict(loss=loss, z_std=normalized_output_std(z[0]))
