@@ -7,9 +7,11 @@ same network (same backbone, projector/predictor sizes, optimizer, data
 pipeline, seed, and the same recipe hooks: its own ``SwAVHook`` for SwAV) on
 the Fashion-MNIST train split for the same wall-clock budget each, with the
 mmengine Runner (hooks included), then evaluates a weighted kNN (T = 0.07)
-on the test split with the backbone's features (BN in eval mode, global
-average pool of the last stage, L2-normalised; DINO: the teacher's backbone,
-as the paper and its published weights). Baselines: kNN on raw pixels, and
+and a linear probe (logistic regression on the cached, standardised
+features: ``ssl_plugins.evaluation.linear_probe``) on the test split with the
+backbone's features (BN in eval mode, global average pool of the last stage,
+L2-normalised; DINO: the teacher's backbone, as the paper and its published
+weights). Baselines: both probes on the raw pixels, and
 for every method the randomly initialised network of its own config (the
 backbones differ: width 16 or 32, ``zero_init_residual``) twice: with its BN
 layers as initialised (running mean 0 / variance 1: identities in eval mode)

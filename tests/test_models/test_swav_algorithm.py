@@ -7,13 +7,14 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from helpers import run_distributed
-from mmengine.model import MMDistributedDataParallel
+from mmengine.model import BaseDataPreprocessor, MMDistributedDataParallel
 from mmengine.optim import OptimWrapper
 from swav_helpers import build_tiny_swav as build
 from swav_helpers import multicrop
 
 from ssl_plugins.engine.hooks import FreezePrototypesHook
 from ssl_plugins.functional.swav import swav_loss
+from ssl_plugins.models.algorithms import SwAV
 
 
 def test_one_backbone_call_per_resolution():
@@ -172,3 +173,53 @@ def _ddp_freeze_worker(rank, world, frozen_iters, total_iters):
 
 def test_freeze_prototypes_under_ddp_without_unused_parameters():
     run_distributed(_ddp_freeze_worker, 2, args=(3, 5))
+
+
+def _bn_free_swav():
+    from swav_helpers import TinyBackbone
+    torch.manual_seed(0)
+    return SwAV(backbone=TinyBackbone(),
+                neck=dict(type='MLPNeck', in_channels=16, hid_channels=16,
+                          out_channels=8, num_layers=1),
+                head=dict(type='SwAVHead', feat_dim=8, num_prototypes=20,
+                          loss=dict(type='SwAVLoss')),
+                data_preprocessor=BaseDataPreprocessor()).double()
+
+
+def _swav_grads(model, views):
+    model.zero_grad()
+    loss = model(views, mode='loss')['loss']
+    loss.backward()
+    module = getattr(model, 'module', model)
+    return loss.detach(), {n: p.grad.clone()
+                           for n, p in module.named_parameters()
+                           if p.grad is not None}
+
+
+def _split_worker(rank, world, reference, split):
+    from torch.nn.parallel import DistributedDataParallel
+    ddp = DistributedDataParallel(_bn_free_swav())
+    bounds = [0, split[0], sum(split)]
+    views = [v[bounds[rank]:bounds[rank + 1]].double()
+             for v in multicrop(batch=8, seed=3)]
+    loss, grads = _swav_grads(ddp, views)
+    loss = loss.clone()
+    dist.all_reduce(loss)
+    ref_loss, ref_grads = reference
+    # float32 tolerances: Sinkhorn-Knopp runs in fp32 whatever the input
+    torch.testing.assert_close(loss / world, ref_loss, rtol=1e-5, atol=1e-6)
+    assert grads.keys() == ref_grads.keys() and len(grads) > 3
+    for name, g in ref_grads.items():
+        torch.testing.assert_close(grads[name], g, rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, n=name: f'{n}: {m}')
+    return True
+
+
+@pytest.mark.parametrize('split', [(4, 4), (3, 5)])
+def test_two_processes_with_unequal_batches_match_one_process(split):
+    """Codes over the global batch (Sinkhorn-Knopp) and the loss weighted by
+    each rank's share: 3 + 5 samples on two ranks = 8 on one."""
+    reference = _swav_grads(_bn_free_swav(),
+                            [v.double() for v in multicrop(batch=8, seed=3)])
+    assert run_distributed(_split_worker, 2, (reference, split)) == [True,
+                                                                     True]

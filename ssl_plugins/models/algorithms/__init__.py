@@ -1,7 +1,7 @@
-from .base import BaseSelfSupervisor
+from .base import BaseSelfSupervisor, MultiCropSelfSupervisor
 from .byol import BYOL
 
-__all__ = ['BaseSelfSupervisor', 'BYOL']
+__all__ = ['BaseSelfSupervisor', 'MultiCropSelfSupervisor', 'BYOL']
 from .barlow_twins import BarlowTwins  # noqa: E402
 from .simsiam import SimSiam  # noqa: E402
 __all__ += ['BarlowTwins', 'SimSiam']

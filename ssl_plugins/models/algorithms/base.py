@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from ssl_plugins.registry import MODELS
+from ssl_plugins.functional.multi_crop import global_view_pairs
 from ..utils import frozen_running_stats
 
 
@@ -121,6 +122,39 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             start = end
         return outputs
 
+    @abstractmethod
+    def loss(self, views: List[torch.Tensor],
+             data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
+        """Losses of a batch of views."""
+
+
+class MultiCropSelfSupervisor(BaseSelfSupervisor):
+    """Base of the two-view methods (BYOL, SimSiam, Barlow Twins), which also
+    take a multi-crop batch: ``num_global_views`` global views first, then
+    local views.
+
+    Args:
+        backbone, neck, head: as :class:`BaseSelfSupervisor`.
+        num_global_views (int): leading global views (2); only they are
+            targets (see ``ssl_plugins.functional.multi_crop``).
+        bn_stats_from_global_views (bool): local crops do not update the
+            backbone's BN running statistics (training unchanged; see
+            :meth:`project_views`). Defaults to True.
+        **kwargs: passed to :class:`BaseSelfSupervisor`.
+    """
+
+    def __init__(self,
+                 backbone: Union[dict, nn.Module],
+                 neck: Optional[Union[dict, nn.Module]] = None,
+                 head: Optional[Union[dict, nn.Module]] = None,
+                 num_global_views: int = 2,
+                 bn_stats_from_global_views: bool = True,
+                 **kwargs):
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        global_view_pairs(num_global_views, num_global_views)  # validates
+        self.num_global_views = num_global_views
+        self.bn_stats_from_global_views = bn_stats_from_global_views
+
     @staticmethod
     def view_groups(views: Sequence[torch.Tensor],
                     num_global: int) -> List[List[int]]:
@@ -143,27 +177,29 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
 
     def project_views(self,
                       views: Sequence[torch.Tensor],
-                      num_global: int,
-                      predictor: Optional[nn.Module] = None,
-                      stats_from_global: bool = True):
+                      predictor: Optional[nn.Module] = None):
         """``neck(backbone(view))`` of every view (and its prediction).
 
         Multi-crop form of the two-view methods: global views go through the
         network one at a time, local views one call per resolution
         (:meth:`view_groups`). With ``stats_from_global`` the local crops
         leave the backbone's BN running statistics as they are
-        (:func:`frozen_running_stats`; same outputs and gradients), so the
-        network evaluated on full images has full-image statistics.
+        (:func:`frozen_running_stats`; same outputs and gradients) unless
+        ``bn_stats_from_global_views`` is False, so the network evaluated
+        on full images has full-image statistics.
 
         Returns:
             tuple[list[Tensor], list[Tensor]]: the projection of each view,
             and ``predictor`` of each (empty list without a predictor).
         """
+        self._check_num_views(views, self.num_global_views)
+        num_global = self.num_global_views
         projections, predictions = [], []
         for idx in self.view_groups(views, num_global):
             batch = (views[idx[0]] if len(idx) == 1 else
                      torch.cat([views[i] for i in idx]))
-            frozen = stats_from_global and idx[0] >= num_global
+            frozen = (self.bn_stats_from_global_views
+                      and idx[0] >= num_global)
             with (frozen_running_stats(self.backbone) if frozen
                   else contextlib.nullcontext()):
                 z = self.neck(self.backbone(batch))
@@ -171,8 +207,3 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             if predictor is not None:
                 predictions.extend(predictor(z).chunk(len(idx)))
         return projections, predictions
-
-    @abstractmethod
-    def loss(self, views: List[torch.Tensor],
-             data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
-        """Losses of a batch of views."""

@@ -6,12 +6,12 @@ import torch
 from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.registry import MODELS
-from .base import BaseSelfSupervisor
+from .base import MultiCropSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
 
 
 @MODELS.register_module()
-class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
+class BYOL(MomentumTargetMixin, MultiCropSelfSupervisor):
     """Online backbone + projector + predictor regress a momentum target.
 
     ``loss = (byol(q1, sg(z2')) + byol(q2, sg(z1'))) / 2`` with
@@ -39,11 +39,8 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
         head (dict): ``LatentPredictHead`` with the predictor and ``BYOLLoss``.
         base_momentum (float): tau_base; 0.99 for short runs, 0.996 for the
             ImageNet recipe (§3.3). Defaults to 0.99.
-        num_global_views (int): leading views that are targets (2).
-        bn_stats_from_global_views (bool): local crops do not update the
-            backbone's BN running statistics (training unchanged; see
-            :meth:`project_views`). Defaults to True.
-        **kwargs: passed to :class:`BaseSelfSupervisor`.
+        **kwargs: passed to :class:`MultiCropSelfSupervisor`
+            (``num_global_views``, ``bn_stats_from_global_views``).
     """
 
     def __init__(self,
@@ -51,13 +48,8 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
                  neck: dict,
                  head: dict,
                  base_momentum: float = 0.99,
-                 num_global_views: int = 2,
-                 bn_stats_from_global_views: bool = True,
                  **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
-        global_view_pairs(num_global_views, num_global_views)  # validates
-        self.num_global_views = num_global_views
-        self.bn_stats_from_global_views = bn_stats_from_global_views
         self._build_momentum_target(base_momentum)
 
     def loss(self, views: List[torch.Tensor],
@@ -66,9 +58,7 @@ class BYOL(MomentumTargetMixin, BaseSelfSupervisor):
         num_global = self.num_global_views
         self._check_num_views(views, num_global)
         self.update_target()
-        _, predictions = self.project_views(
-            views, num_global, self.head.predictor,
-            self.bn_stats_from_global_views)
+        _, predictions = self.project_views(views, self.head.predictor)
         with torch.no_grad():
             targets = [self.target.neck(self.target.backbone(v))
                        for v in views[:num_global]]

@@ -7,11 +7,11 @@ from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.functional.simsiam import normalized_output_std
 from ssl_plugins.registry import MODELS
-from .base import BaseSelfSupervisor
+from .base import MultiCropSelfSupervisor
 
 
 @MODELS.register_module()
-class SimSiam(BaseSelfSupervisor):
+class SimSiam(MultiCropSelfSupervisor):
     """Siamese encoder + predictor, no negatives, no momentum encoder.
 
     ``loss = D(p1, sg(z2)) / 2 + D(p2, sg(z1)) / 2`` with ``D = -cos``
@@ -33,33 +33,15 @@ class SimSiam(BaseSelfSupervisor):
             (the output BN without affine).
         head (dict): ``LatentPredictHead`` with the 2048-512-2048 predictor and
             ``SimSiamLoss``.
-        num_global_views (int): leading views that are targets (2).
-        bn_stats_from_global_views (bool): local crops do not update the
-            backbone's BN running statistics (training unchanged; see
-            :meth:`project_views`). Defaults to True.
-        **kwargs: passed to :class:`BaseSelfSupervisor`.
+        **kwargs: passed to :class:`MultiCropSelfSupervisor`
+            (``num_global_views``, ``bn_stats_from_global_views``).
     """
-
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 num_global_views: int = 2,
-                 bn_stats_from_global_views: bool = True,
-                 **kwargs):
-        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
-        global_view_pairs(num_global_views, num_global_views)  # validates
-        self.num_global_views = num_global_views
-        self.bn_stats_from_global_views = bn_stats_from_global_views
 
     def loss(self,
              views: List[torch.Tensor],
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Symmetrised SimSiam loss of two views, or of a multi-crop batch."""
-        self._check_num_views(views, self.num_global_views)
-        z, p = self.project_views(views, self.num_global_views,
-                                  self.head.predictor,
-                                  self.bn_stats_from_global_views)
+        z, p = self.project_views(views, self.head.predictor)
         pairs = global_view_pairs(len(views), self.num_global_views)
         loss = sum(self.head.loss_module(p[v], z[g])
                    for v, g in pairs) / len(pairs)

@@ -5,6 +5,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
 
@@ -145,7 +146,10 @@ class SwAV(BaseSelfSupervisor):
         if self.training and self._queue is not None:
             queued = self._update_queue([z[c] for c in assign])
         loss = self.head.loss(z, queued)
-        return dict(loss=loss)
+        # the global-batch mean under DDP, also with unequal rank batches
+        # (the codes are global already: Sinkhorn-Knopp sums over ranks)
+        return dict(loss=loss * global_batch_weight(len(views[0]),
+                                                    loss.device))
 
     @torch.no_grad()
     def _update_queue(self, new: List[torch.Tensor]
