@@ -93,8 +93,8 @@ def test_bad_arguments_are_named():
 def test_pixel_features_keep_one_channel_of_grey_images(fake_fmnist):
     from ssl_plugins.datasets.fashion_mnist import read_idx
     from ssl_plugins.registry import DATASETS
-    ds = DATASETS.build(dict(type='FashionMNIST', data_root=fake_fmnist,
-                             split='test',
+    ds = DATASETS.build(dict(type='ssl_plugins.FashionMNIST',
+                             data_root=fake_fmnist, split='test',
                              pipeline=[dict(type='PackInputs')]))
     feats, labels = pixel_features(ds, batch_size=10)
     images = read_idx(osp.join(fake_fmnist, 't10k-images-idx3-ubyte.gz'),
@@ -132,6 +132,7 @@ def test_knn_eval_linear_raw_pixels_and_val(tmp_path, fake_fmnist, capsys):
     # --val: bank = the first 48 train images, queries = the last 16
     cfg = Config.fromfile(FMNIST_BYOL).knn_eval.train
     cfg.data_root = fake_fmnist
+    cfg.type = 'ssl_plugins.FashionMNIST'
     ds = DATASETS.build(cfg)
     feats, labels = pixel_features(ds)
     ref = knn_accuracy(feats[:48], labels[:48], feats[48:], labels[48:],

@@ -32,11 +32,13 @@ def demo_config():
 
 @pytest.mark.parametrize('method', sorted(MCROP))
 def test_multi_crop_config_feeds_eight_views_and_trains(method, tmp_path):
+    from mmengine.registry import DefaultScope
     from ssl_plugins.registry import DATASETS
     cfg = Config.fromfile(osp.join(REPO, MCROP[method]))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.indices = 4
-    sample = DATASETS.build(ds_cfg)[0]
+    with DefaultScope.overwrite_default_scope('ssl_plugins'):
+        sample = DATASETS.build(ds_cfg)[0]
     sizes = [tuple(v.shape[-2:]) for v in sample['inputs']]
     assert sizes == [(28, 28)] * 2 + [(12, 12)] * 6
     work_dir = str(tmp_path)
