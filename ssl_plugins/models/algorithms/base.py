@@ -7,9 +7,24 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
-from ssl_plugins.registry import MODELS
 from ssl_plugins.functional.multi_crop import global_view_pairs
+from ssl_plugins.registry import MODELS
 from ..utils import frozen_running_stats
+
+
+def same_size_runs(views: Sequence[torch.Tensor],
+                   start: int = 0) -> List[List[int]]:
+    """Indices of ``views[start:]`` in runs of consecutive same-size views
+    (the groups that can share one forward pass)."""
+    runs = []
+    while start < len(views):
+        end = start + 1
+        while (end < len(views)
+               and views[end].shape[-2:] == views[start].shape[-2:]):
+            end += 1
+        runs.append(list(range(start, end)))
+        start = end
+    return runs
 
 
 def _build(cfg):
@@ -106,20 +121,14 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             list[Tensor]: the last backbone output of each view, in order.
         """
         outputs: List[torch.Tensor] = []
-        start = 0
-        while start < len(views):
-            end = start + 1
-            while (end < len(views)
-                   and views[end].shape[-2:] == views[start].shape[-2:]):
-                end += 1
-            frozen = stats_from_first and start > 0
+        for idx in same_size_runs(views):
+            frozen = stats_from_first and idx[0] > 0
             with (frozen_running_stats(backbone) if frozen
                   else contextlib.nullcontext()):
-                feats = backbone(torch.cat(list(views[start:end])))
+                feats = backbone(torch.cat([views[i] for i in idx]))
             if isinstance(feats, (tuple, list)):
                 feats = feats[-1]
-            outputs.extend(feats.chunk(end - start))
-            start = end
+            outputs.extend(feats.chunk(len(idx)))
         return outputs
 
     @abstractmethod
@@ -164,16 +173,9 @@ class MultiCropSelfSupervisor(BaseSelfSupervisor):
         two-view methods' official code does (per-view BN batch statistics),
         then one group per run of consecutive same-size (local) views.
         """
-        groups = [[i] for i in range(min(num_global, len(views)))]
-        start = len(groups)
-        while start < len(views):
-            end = start + 1
-            while (end < len(views)
-                   and views[end].shape[-2:] == views[start].shape[-2:]):
-                end += 1
-            groups.append(list(range(start, end)))
-            start = end
-        return groups
+        num_global = min(num_global, len(views))
+        return ([[i] for i in range(num_global)]
+                + same_size_runs(views, num_global))
 
     def project_views(self,
                       views: Sequence[torch.Tensor],
@@ -182,11 +184,10 @@ class MultiCropSelfSupervisor(BaseSelfSupervisor):
 
         Multi-crop form of the two-view methods: global views go through the
         network one at a time, local views one call per resolution
-        (:meth:`view_groups`). With ``stats_from_global`` the local crops
-        leave the backbone's BN running statistics as they are
-        (:func:`frozen_running_stats`; same outputs and gradients) unless
-        ``bn_stats_from_global_views`` is False, so the network evaluated
-        on full images has full-image statistics.
+        (:meth:`view_groups`). With ``bn_stats_from_global_views`` the
+        local crops leave the backbone's BN running statistics as they are
+        (:func:`frozen_running_stats`; same outputs and gradients), so the
+        network evaluated on full images has full-image statistics.
 
         Returns:
             tuple[list[Tensor], list[Tensor]]: the projection of each view,
