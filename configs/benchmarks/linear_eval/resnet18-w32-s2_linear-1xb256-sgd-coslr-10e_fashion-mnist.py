@@ -3,11 +3,15 @@
 # 2 in the first stage, 256-d output), frozen with BN statistics fixed,
 # global average pooling, an affine-free BN that standardises the features
 # (NormalizedGlobalPooling: MAE's linear-probe recipe, He et al. 2022,
-# App. A.2; without it SGD underfits the unnormalised features in 10 epochs:
-# 77.64 vs 81.26 for the logistic regression on cached, standardised features
-# of the same checkpoint) and one linear layer. SGD protocol of the ImageNet
-# config (momentum 0.9, lr 0.3 for batch 256, wd 1e-6, cosine) shortened to
-# 10 epochs; augmentation: 2-px padded random crop + horizontal flip.
+# App. A.2) and one linear layer. SGD protocol of the ImageNet config
+# (momentum 0.9, lr 0.3 for batch 256, wd 1e-6, cosine) shortened to 10
+# epochs, and no augmentation (the images as the kNN and the cached-feature
+# probe see them). Both changes make this path agree with the logistic
+# regression on cached, standardised features (tools/knn_eval.py --linear).
+# Measured on the demo checkpoint (2026-12-02): cached probe 85.70; this
+# config 85.79; with a 2-px padded random crop + flip 83.58; on the earlier
+# 4-epoch demo checkpoint, unnormalised features and crop + flip 77.64
+# against 81.26 cached.
 #
 #   python tools/train.py configs/benchmarks/linear_eval/resnet18-w32-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/byol_fmnist/epoch_3.pth
@@ -46,11 +50,7 @@ model = dict(
         topk=(1, 5),
         init_cfg=dict(type='Normal', layer='Linear', std=0.01)))
 
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=28, padding=2),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
+train_pipeline = [dict(type='PackInputs')]
 test_pipeline = [dict(type='PackInputs')]
 
 train_dataloader = dict(
