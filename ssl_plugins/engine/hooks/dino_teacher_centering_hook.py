@@ -1,6 +1,7 @@
 """DINO's teacher centring, after every training iteration."""
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 
 from ssl_plugins.functional.ema import cosine_momentum
@@ -53,5 +54,9 @@ class DINOTeacherCenteringHook(Hook):
         stats = model.update_center(m)
         hub = runner.message_hub
         hub.update_scalar('train/center_momentum', m)
-        for key, value in stats.items():
-            hub.update_scalar(f'train/{key}', float(value))
+        # one device-to-host copy for the three statistics
+        values = (torch.stack([torch.as_tensor(v).float()
+                               for v in stats.values()]).tolist()
+                  if stats else [])
+        for key, value in zip(stats, values):
+            hub.update_scalar(f'train/{key}', value)
