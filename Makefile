@@ -1,5 +1,5 @@
 # ssl_plugins — set-up, demo and tests on a fresh machine.
-#   make demo   BYOL on Fashion-MNIST (~17 min on 2 CPU cores) + kNN and linear probe vs raw pixels
+#   make demo   BYOL on Fashion-MNIST (15-18 min on 2 CPU cores) + kNN and linear probe vs raw pixels
 #   make test   the test suite (CPU, a few minutes)
 SHELL := /bin/bash
 PYTHON ?= python3
