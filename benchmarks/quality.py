@@ -154,6 +154,10 @@ def parse_args(argv=None):
                    '(default: all 60000)')
     p.add_argument('--knn-test', type=int, default=None,
                    help='first N test images (default: all 10000)')
+    p.add_argument('--val', type=int, default=0, metavar='N',
+                   help='probe on the last N train images (bank and linear '
+                   'fit: the others) instead of the test split: for choosing '
+                   'recipes')
     p.add_argument('--k', type=int, nargs='+', default=[20, 200])
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-linear', action='store_true',
@@ -604,14 +608,11 @@ def _train(method, impl, args, root, max_iters, budget, extra):
 
 
 def knn_datasets(cfg, args):
-    from ssl_plugins.registry import DATASETS
-    out = {}
-    for split, n in (('train', args.knn_train), ('test', args.knn_test)):
-        ds_cfg = dict(cfg.knn_eval[split])
-        if n:
-            ds_cfg['indices'] = n
-        out[split] = DATASETS.build(ds_cfg)
-    return out
+    """The probes' (bank / fit, query) data sets: the test split, or with
+    ``--val N`` the last N train images (bank: the others)."""
+    from ssl_plugins.evaluation import probe_splits
+    return probe_splits(cfg.knn_eval, args.val, args.knn_train,
+                        args.knn_test)
 
 
 def probes(feats, args):
@@ -668,9 +669,13 @@ def write_markdown(path, results, args, env, command):
              f'mmengine {env["mmengine"]}, mmpretrain {env["mmpretrain"]}.',
              f'Budget: **{args.budget_min:g} min of pretraining per method '
              f'and implementation** (wall clock, data loading included); '
-             f'kNN memory bank: {args.knn_train or 60000} train images, '
-             f'evaluated on {args.knn_test or 10000} test images; weighted '
-             f'kNN, T=0.07, BN in eval mode with its running statistics, '
+             + (f'VALIDATION SPLIT (not the test split): kNN memory bank '
+                f'and linear fit on the first train images, evaluated on '
+                f'the last {getattr(args, "val", 0)} train images; weighted '
+                if getattr(args, 'val', 0) else
+                f'kNN memory bank: {args.knn_train or 60000} train images, '
+                f'evaluated on {args.knn_test or 10000} test images; weighted ')
+             + f'kNN, T=0.07, BN in eval mode with its running statistics, '
              f'pooled last stage, L2-normalised; linear probe: logistic '
              f'regression on the same features, cached and standardised, '
              f'its L2 strength chosen on 10% of the train split '
@@ -760,7 +765,7 @@ def random_init_knn(cfg, datasets, args, cache):
 
 #: Arguments a --json file records for --merge.
 RUN_ARGS = ('budget_min', 'epoch_rule', 'k', 'threads', 'knn_train',
-            'knn_test', 'iters', 'no_linear')
+            'knn_test', 'iters', 'no_linear', 'val')
 
 
 def merge(args):

@@ -103,21 +103,12 @@ def build_backbone(cfg, seed=0):
 def eval_splits(cfg, val=0):
     """The (bank/fit, query) data sets: the config's train and test splits,
     or with ``val`` the train split cut into its first ``len - val`` and
-    last ``val`` images."""
-    from ssl_plugins.registry import DATASETS
-    knn_cfg = cfg.knn_eval
-    if not val:
-        return {split: DATASETS.build(knn_cfg[split])
-                for split in ('train', 'test')}
-    full = DATASETS.build(knn_cfg.train)
-    if not 0 < val < len(full):
-        raise SystemExit(f'--val {val}: the train split has {len(full)} '
-                         'images; give 0 < N < that')
-    cut = len(full) - val
-    return {'train': DATASETS.build(dict(knn_cfg.train,
-                                         indices=list(range(cut)))),
-            'test': DATASETS.build(dict(knn_cfg.train,
-                                        indices=list(range(cut, len(full)))))}
+    last ``val`` images (``ssl_plugins.evaluation.probe_splits``)."""
+    from ssl_plugins.evaluation import probe_splits
+    try:
+        return probe_splits(cfg.knn_eval, val)
+    except ValueError as err:
+        raise SystemExit(f'--val: {err}')
 
 
 def probe(feats, ks, temperature, linear):
