@@ -11,6 +11,9 @@ import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from ssl_plugins.engine.checkpoint_io import (  # noqa: E402
+    find_resume_checkpoint, verify_checkpoint)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
@@ -61,9 +64,21 @@ def merge_args(cfg: Config, args) -> Config:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # the newest checkpoint of the work dir that verifies (its .sha256),
+        # rather than whatever last_checkpoint names (docs/reliability.md)
+        try:
+            found = find_resume_checkpoint(cfg.work_dir, log=print)
+        except RuntimeError as err:
+            raise SystemExit(str(err))
+        cfg.resume = found is not None
+        cfg.load_from = found
+        if found is None:
+            print(f'resume: no checkpoint in {cfg.work_dir}; starting from '
+                  'scratch')
     elif args.resume is not None:
+        ok, reason = verify_checkpoint(args.resume)
+        if not ok:
+            raise SystemExit(f'--resume {args.resume}: {reason}')
         cfg.resume = True
         cfg.load_from = args.resume
     if args.auto_scale_lr:

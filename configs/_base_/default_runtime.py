@@ -7,7 +7,13 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # 'CheckpointHook' builds ssl_plugins' AtomicCheckpointHook in this scope:
+    # atomic writes, a .sha256 beside each file, at least 2 kept, never a
+    # non-finite checkpoint (docs/reliability.md)
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # a NaN / inf loss, gradient, weight or BN statistic stops the run at
+    # once, naming the iteration and the tensor (docs/reliability.md)
+    divergence_guard=dict(type='DivergenceGuardHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG states in checkpoints: exact resume (ssl_plugins.engine.hooks)
     rng_state=dict(type='RNGStateHook'),

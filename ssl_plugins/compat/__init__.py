@@ -14,10 +14,13 @@
 - :mod:`.per_param_clip_grad`: mmengine hard-codes its gradient-clipping
   types; ``clip_grad=dict(type='per_param', max_norm=...)`` adds DINO's
   per-parameter clipping to every ``OptimWrapper`` (AMP included).
+- :mod:`.default_hooks_none`: mmengine asserts on ``default_hooks=dict(
+  name=None)`` unless ``name`` is one of its six; any name is dropped here.
 
 mmpretrain imports torchvision without declaring it: our requirements do.
 """
 from .cpu_distributed import patch_cpu_distributed
+from .default_hooks_none import patch_default_hooks_none
 from .numpy2_hue import patch_adjust_hue
 from .package_lookup import patch_package_lookups
 from .per_param_clip_grad import patch_per_param_clip_grad
@@ -37,6 +40,7 @@ def apply_compat_patches() -> None:
     patch_adjust_hue()
     patch_package_lookups()
     patch_per_param_clip_grad()
+    patch_default_hooks_none()
     _APPLIED = True
 
 

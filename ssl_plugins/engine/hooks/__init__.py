@@ -1,5 +1,7 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channels_last_hook import ChannelsLastHook
 from .collapse_monitor_hook import CollapseMonitorHook
+from .divergence_guard_hook import DivergenceGuardHook
 from .dino_teacher_centering_hook import DINOTeacherCenteringHook
 from .fixed_lr_hook import FixedLrHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
@@ -11,7 +13,8 @@ from .target_momentum_hook import TargetMomentumHook
 from .teacher_temp_warmup_hook import TeacherTempWarmupHook
 
 __all__ = [
-    'ChannelsLastHook', 'CollapseMonitorHook', 'DINOTeacherCenteringHook',
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'CollapseMonitorHook',
+    'DINOTeacherCenteringHook', 'DivergenceGuardHook',
     'FixedLrHook',
     'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook', 'RNGStateHook',
     'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook'

@@ -1,0 +1,186 @@
+"""Checkpoint files that survive a kill, a full disk and a flipped bit.
+
+The three rules (docs/reliability.md):
+
+1. A checkpoint appears under its final name only once complete: it is
+   written to a temporary file in the same folder, flushed to the disk
+   (``fsync``) and renamed into place (``os.replace``: atomic on POSIX);
+   ``last_checkpoint`` is replaced the same way, and only then are old
+   checkpoints deleted.
+2. Each checkpoint has a ``<name>.sha256`` file beside it, in
+   ``sha256sum``'s format (``sha256sum -c epoch_3.pth.sha256`` checks it),
+   verified before a resume.
+3. Resuming picks the newest checkpoint that verifies, and says which it
+   skipped and why; with checkpoints present but none usable it stops
+   rather than start again and overwrite them.
+"""
+import glob
+import hashlib
+import os
+import os.path as osp
+import re
+from typing import List, Optional, Tuple
+
+CHECKSUM_SUFFIX = '.sha256'
+LAST_CHECKPOINT = 'last_checkpoint'
+
+
+def fsync_dir(folder: str) -> None:
+    """Flush a folder's entries (a rename) to the disk, where supported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def commit_file(tmp_path: str, path: str) -> None:
+    """Flush ``tmp_path`` to the disk and rename it to ``path`` atomically."""
+    with open(tmp_path, 'rb+') as f:
+        os.fsync(f.fileno())
+    os.replace(tmp_path, path)
+    fsync_dir(osp.dirname(osp.abspath(path)))
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old or the new
+    content, never a part."""
+    tmp_path = osp.join(osp.dirname(osp.abspath(path)),
+                        f'.{osp.basename(path)}.tmp')
+    with open(tmp_path, 'w') as f:
+        f.write(text)
+    commit_file(tmp_path, path)
+
+
+def file_sha256(path: str, chunk: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksum(path: str) -> str:
+    """Write ``path``'s ``.sha256`` file (``sha256sum`` format); returns the
+    digest."""
+    digest = file_sha256(path)
+    atomic_write_text(path + CHECKSUM_SUFFIX,
+                      f'{digest}  {osp.basename(path)}\n')
+    return digest
+
+
+def verify_checkpoint(path: str) -> Tuple[bool, str]:
+    """Whether ``path`` is a complete checkpoint, and why not.
+
+    Returns:
+        tuple: ``(ok, reason)``. A file without a ``.sha256`` file (written
+        by another tool) passes if it is a non-empty zip archive, with the
+        reason saying it was not verified.
+    """
+    if not osp.isfile(path):
+        return False, 'missing'
+    size = osp.getsize(path)
+    if size == 0:
+        return False, 'empty file'
+    sidecar = path + CHECKSUM_SUFFIX
+    if osp.isfile(sidecar):
+        with open(sidecar) as f:
+            expected = f.read().split()
+        if not expected:
+            return False, f'empty checksum file {sidecar}'
+        actual = file_sha256(path)
+        if actual != expected[0]:
+            return False, (f'SHA-256 mismatch (file {actual[:12]}..., '
+                           f'{osp.basename(sidecar)} {expected[0][:12]}...): '
+                           'corrupt or partly written')
+        return True, 'SHA-256 verified'
+    import zipfile
+    if not zipfile.is_zipfile(path):
+        return False, 'not a torch zip archive (truncated?) and no checksum'
+    return True, 'no checksum file (not verified)'
+
+
+def checkpoint_files(work_dir: str) -> List[str]:
+    """The ``*.pth`` files of a work folder, newest first (by the number in
+    their name within a kind, then by modification time)."""
+    paths = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
+             if not osp.basename(p).startswith('.')]
+
+    def key(path):
+        match = re.search(r'(\d+)\.pth$', osp.basename(path))
+        return (osp.getmtime(path), int(match.group(1)) if match else -1)
+
+    return sorted(paths, key=key, reverse=True)
+
+
+def find_resume_checkpoint(work_dir: str, log=print) -> Optional[str]:
+    """The checkpoint to resume a run in ``work_dir`` from.
+
+    Candidates: the file named by ``last_checkpoint`` first, then every
+    ``*.pth`` of the folder, newest first. The first that
+    :func:`verify_checkpoint` accepts is returned; each one skipped is
+    logged with its reason.
+
+    Returns:
+        str | None: the path, or None when the folder holds no checkpoint
+        (a fresh start).
+
+    Raises:
+        RuntimeError: checkpoints exist but none is usable (a fresh start
+            would overwrite them).
+    """
+    candidates = []
+    pointer = osp.join(work_dir, LAST_CHECKPOINT)
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named:
+            if not osp.isabs(named) and not osp.exists(named):
+                named = osp.join(work_dir, osp.basename(named))
+            candidates.append(named)
+        else:
+            log(f'resume: {pointer} is empty; looking for checkpoints '
+                f'in {work_dir}')
+    for path in checkpoint_files(work_dir):
+        if not any(osp.abspath(path) == osp.abspath(c) for c in candidates):
+            candidates.append(path)
+    skipped = []
+    for path in candidates:
+        ok, reason = verify_checkpoint(path)
+        if ok:
+            if skipped:
+                log('resume: skipped ' + '; '.join(
+                    f'{p} ({r})' for p, r in skipped))
+            log(f'resume: from {path} ({reason})')
+            return path
+        skipped.append((path, reason))
+    existing = [p for p, r in skipped if r != 'missing']
+    if existing:
+        raise RuntimeError(
+            f'resume: no usable checkpoint in {work_dir}: ' + '; '.join(
+                f'{p} ({r})' for p, r in skipped) + '. Not starting again '
+            'from scratch, which would overwrite them: move them away or '
+            'give --resume PATH.')
+    if skipped:
+        log('resume: skipped ' + '; '.join(f'{p} ({r})' for p, r in skipped))
+    return None
+
+
+def nonfinite_entries(state_dict: dict, limit: int = 5) -> List[str]:
+    """Names of floating-point tensors of ``state_dict`` holding NaN or inf
+    (at most ``limit``)."""
+    import torch
+    bad = []
+    for name, value in state_dict.items():
+        if (isinstance(value, torch.Tensor) and value.is_floating_point()
+                and not bool(torch.isfinite(value).all())):
+            bad.append(name)
+            if len(bad) >= limit:
+                break
+    return bad

@@ -1,0 +1,49 @@
+"""Test-only faults, loaded into a training run through ``custom_imports``.
+
+- ``KILL_AT_SAVE=N``: the N-th checkpoint write stops the process with
+  ``os._exit(137)`` (as ``kill -9``) after half of its bytes.
+- ``InjectFaultHook``: at iteration ``at_iter`` sets the lr to ``lr`` or
+  fills a BN running variance with ``float(value)`` (e.g. 'nan').
+"""
+import os
+
+import torch
+from mmengine.fileio.backends import LocalBackend
+from mmengine.hooks import Hook
+
+from ssl_plugins.registry import HOOKS
+
+_put = LocalBackend.put
+_saves = {'n': 0}
+
+
+def _dying_put(self, obj, filepath):
+    _saves['n'] += 1
+    if _saves['n'] == int(os.environ.get('KILL_AT_SAVE', 0)):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+            f.flush()
+        os._exit(137)
+    return _put(self, obj, filepath)
+
+
+LocalBackend.put = _dying_put
+
+
+@HOOKS.register_module()
+class InjectFaultHook(Hook):
+
+    def __init__(self, at_iter, lr=None, value=None):
+        self.at_iter, self.lr, self.value = at_iter, lr, value
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 != self.at_iter:
+            return
+        if self.lr is not None:
+            for group in runner.optim_wrapper.optimizer.param_groups:
+                group['lr'] = self.lr
+        if self.value is not None:
+            model = getattr(runner.model, 'module', runner.model)
+            bn = next(m for m in model.modules()
+                      if isinstance(m, torch.nn.BatchNorm2d))
+            bn.running_var.fill_(float(self.value))

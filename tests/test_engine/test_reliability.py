@@ -1,0 +1,214 @@
+"""No run is lost: atomic checkpoints, verified resume, divergence guard."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import types
+
+import pytest
+import torch
+
+from helpers import PYTHON, REPO
+from ssl_plugins.engine.checkpoint_io import (find_resume_checkpoint,
+                                              verify_checkpoint,
+                                              write_checksum)
+
+CONFIG = 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
+
+
+def tiny(data_root, *extra):
+    """A few-second BYOL run on the fake data set (4 iterations / epoch)."""
+    return (f'train_dataloader.dataset.data_root={data_root}',
+            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
+            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
+            'model.head.predictor.hid_channels=64',
+            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
+            'randomness.seed=0', 'param_scheduler.0.end=0.5',
+            'param_scheduler.1.begin=0.5', *extra)
+
+
+def faulty_config(tmp_path, hooks=''):
+    """The BYOL config with the test-only faults of fault_injection.py."""
+    config = tmp_path / 'faulty.py'
+    config.write_text(
+        f"_base_ = ['{osp.join(REPO, CONFIG)}']\n"
+        "custom_imports = dict(imports=['fault_injection'], "
+        "allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='TargetMomentumHook', end_momentum=1.0)"
+        f"{hooks}]\n")
+    return str(config)
+
+
+def run_train(config, work, *options, env=None, extra=()):
+    """tools/train.py without raising on failure: the CompletedProcess."""
+    full_env = dict(os.environ, OMP_NUM_THREADS='1',
+                    PYTHONPATH=f'{REPO}:{osp.join(REPO, "tests")}',
+                    **(env or {}))
+    return subprocess.run(
+        [PYTHON, 'tools/train.py', config, '--work-dir', work, *extra,
+         '--cfg-options', *options], cwd=REPO, env=full_env,
+        capture_output=True, text=True, timeout=600)
+
+
+def finite(path):
+    state = torch.load(path, map_location='cpu', weights_only=False)
+    return all(bool(torch.isfinite(v).all())
+               for v in state['state_dict'].values() if v.is_floating_point())
+
+
+def test_kill_during_save_loses_nothing(fake_fmnist, tmp_path):
+    """kill -9 half-way through writing the 3rd checkpoint: the 2nd stays
+    loadable and named by last_checkpoint; --resume continues from it."""
+    work = str(tmp_path / 'run')
+    config = faulty_config(tmp_path)
+    options = tiny(fake_fmnist, 'train_cfg.max_epochs=3',
+                   'default_hooks.checkpoint.max_keep_ckpts=1')
+    proc = run_train(config, work, *options, env=dict(KILL_AT_SAVE='3'))
+    assert proc.returncode == 137, proc.stderr[-2000:]
+    # max_keep_ckpts=1 is raised to 2: the previous checkpoint survives
+    assert sorted(osp.basename(p) for p in glob.glob(f'{work}/*.pth')) == [
+        'epoch_1.pth', 'epoch_2.pth']
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        assert osp.basename(f.read().strip()) == 'epoch_2.pth'
+    assert verify_checkpoint(osp.join(work, 'epoch_2.pth'))[0]
+    assert glob.glob(f'{work}/.epoch_3.pth.tmp')  # the killed write
+    proc = run_train(config, work, *options, extra=['--resume'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'resume: from' in proc.stdout and 'epoch_2.pth' in proc.stdout
+    # the resumed run's own log folder (the newest) holds epoch 3 only
+    newest = sorted(glob.glob(osp.join(work, '2*', 'vis_data')))[-1]
+    with open(osp.join(newest, 'scalars.json')) as f:
+        iters = [json.loads(line)['iter'] for line in f if 'loss' in line]
+    assert iters == [9, 10, 11, 12]
+    assert verify_checkpoint(osp.join(work, 'epoch_3.pth')) == (
+        True, 'SHA-256 verified')
+    # 2 kept after the resumed run too: epoch_1 deleted, its .sha256 too
+    assert sorted(osp.basename(p) for p in glob.glob(f'{work}/epoch_*')) == [
+        'epoch_2.pth', 'epoch_2.pth.sha256', 'epoch_3.pth',
+        'epoch_3.pth.sha256']
+
+
+def _write(path, value):
+    torch.save({'state_dict': {'w': torch.full((64, ), float(value))}}, path)
+    write_checksum(path)
+
+
+def test_resume_skips_corrupt_and_refuses_to_overwrite(tmp_path):
+    work = str(tmp_path)
+    old, new = osp.join(work, 'epoch_1.pth'), osp.join(work, 'epoch_2.pth')
+    _write(old, 1)
+    _write(new, 2)
+    os.utime(old, (1, 1))  # older
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(new)
+    assert find_resume_checkpoint(work, log=lambda *a: None) == new
+    # flip 4 KB inside the newest: detected, the older one is taken
+    data = bytearray(open(new, 'rb').read())
+    data[100:4196] = os.urandom(4096)
+    open(new, 'wb').write(bytes(data))
+    ok, reason = verify_checkpoint(new)
+    assert not ok and 'SHA-256 mismatch' in reason
+    logs = []
+    assert find_resume_checkpoint(work, log=logs.append) == old
+    assert any('skipped' in m and 'epoch_2.pth' in m for m in logs)
+    # an empty last_checkpoint: still the newest valid file
+    open(osp.join(work, 'last_checkpoint'), 'w').close()
+    assert find_resume_checkpoint(work, log=lambda *a: None) == old
+    # none valid: stop instead of starting again over them
+    open(old, 'wb').close()
+    with pytest.raises(RuntimeError, match='no usable checkpoint'):
+        find_resume_checkpoint(work, log=lambda *a: None)
+    # and tools/train.py --resume exits non-zero, touching nothing
+    before = {p: os.path.getmtime(p) for p in glob.glob(f'{work}/*')}
+    proc = run_train(osp.join(REPO, CONFIG), work, 'train_cfg.max_epochs=1',
+                     extra=['--resume'])
+    assert proc.returncode != 0
+    assert 'no usable checkpoint' in proc.stdout + proc.stderr
+    assert {p: os.path.getmtime(p) for p in glob.glob(f'{work}/*')} == before
+    # an empty folder: a fresh start
+    assert find_resume_checkpoint(str(tmp_path / 'empty'),
+                                  log=lambda *a: None) is None
+
+
+def test_divergence_stops_before_a_bad_checkpoint(fake_fmnist, tmp_path):
+    """lr 1e30 from iteration 6: the run stops non-zero naming the iteration;
+    every checkpoint on disk is finite and last_checkpoint is epoch_1."""
+    work = str(tmp_path / 'run')
+    config = faulty_config(
+        tmp_path, ", dict(type='InjectFaultHook', at_iter=6, lr=1e30)")
+    proc = run_train(config, work, *tiny(fake_fmnist, 'train_cfg.max_epochs=2'))
+    assert proc.returncode != 0
+    assert 'DivergenceGuardHook: iteration' in proc.stderr, proc.stderr[-2000:]
+    ckpts = glob.glob(f'{work}/*.pth')
+    assert [osp.basename(p) for p in ckpts] == ['epoch_1.pth']
+    assert finite(ckpts[0])
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        assert osp.basename(f.read().strip()) == 'epoch_1.pth'
+
+
+def test_checkpoint_hook_refuses_nonfinite_state(fake_fmnist, tmp_path):
+    """Without the guard, a NaN BN statistic still never reaches a file."""
+    work = str(tmp_path / 'run')
+    config = faulty_config(
+        tmp_path, ", dict(type='InjectFaultHook', at_iter=3, value='nan')")
+    proc = run_train(config, work, *tiny(fake_fmnist, 'train_cfg.max_epochs=1',
+                                         'default_hooks.divergence_guard=None'))
+    assert proc.returncode != 0
+    assert 'CheckpointHook: not saving epoch_1.pth' in proc.stderr
+    assert 'running_var' in proc.stderr
+    assert not glob.glob(f'{work}/*.pth')
+
+
+def _guarded(mode, max_skips=2):
+    from ssl_plugins.engine.hooks import DivergenceGuardHook
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    runner = types.SimpleNamespace(
+        model=model, optim_wrapper=types.SimpleNamespace(optimizer=opt),
+        iter=0)
+    hook = DivergenceGuardHook(on_nonfinite=mode, max_skips=max_skips)
+    hook.before_train(runner)
+    return model, opt, hook, runner
+
+
+def _step(model, opt, bad):
+    opt.zero_grad()
+    x = torch.ones(2, 3) * (float('nan') if bad else 1.0)
+    model(x).sum().backward()
+    opt.step()
+
+
+def test_guard_stop_mode_keeps_weights():
+    model, opt, hook, runner = _guarded('stop')
+    _step(model, opt, bad=False)
+    before = [p.detach().clone() for p in model.parameters()]
+    hook.before_train_iter(runner, 1)
+    with pytest.raises(FloatingPointError, match=r'iteration 1: non-finite '
+                       r'gradient \(total norm nan\) in weight\. '):
+        _step(model, opt, bad=True)
+    for p, q in zip(model.parameters(), before):
+        assert torch.equal(p, q)
+
+
+def test_guard_skip_mode_skips_then_stops():
+    model, opt, hook, runner = _guarded('skip', max_skips=2)
+    _step(model, opt, bad=False)
+    before = [p.detach().clone() for p in model.parameters()]
+    momentum = [opt.state[p]['momentum_buffer'].clone()
+                for p in model.parameters()]
+    _step(model, opt, bad=True)
+    _step(model, opt, bad=True)
+    assert hook.skipped_total == 2
+    for p, q, m in zip(model.parameters(), before, momentum):
+        assert torch.equal(p, q)  # the bad steps changed nothing
+        assert torch.equal(opt.state[p]['momentum_buffer'], m)
+    _step(model, opt, bad=False)  # a good step resets the count
+    assert hook.skipped_in_a_row == 0
+    assert not torch.equal(next(model.parameters()), before[0])
+    _step(model, opt, bad=True)
+    _step(model, opt, bad=True)
+    with pytest.raises(FloatingPointError, match='3 steps in a row'):
+        _step(model, opt, bad=True)
