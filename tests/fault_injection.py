@@ -2,8 +2,9 @@
 
 - ``KILL_AT_SAVE=N``: the N-th checkpoint write stops the process with
   ``os._exit(137)`` (as ``kill -9``) after half of its bytes.
-- ``InjectFaultHook``: at iteration ``at_iter`` sets the lr to ``lr`` or
-  fills a BN running variance with ``float(value)`` (e.g. 'nan').
+- ``InjectFaultHook``: at iteration ``at_iter`` sets the lr to ``lr``,
+  fills a BN running variance with ``float(value)`` (e.g. 'nan'), or stops
+  rank ``stop_rank`` with SIGSTOP after its step.
 """
 import os
 
@@ -33,8 +34,17 @@ LocalBackend.put = _dying_put
 @HOOKS.register_module()
 class InjectFaultHook(Hook):
 
-    def __init__(self, at_iter, lr=None, value=None):
+    def __init__(self, at_iter, lr=None, value=None, stop_rank=None):
         self.at_iter, self.lr, self.value = at_iter, lr, value
+        self.stop_rank = stop_rank
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        # SIGSTOP this rank after the step of iteration at_iter
+        if (self.stop_rank is not None and runner.iter + 1 == self.at_iter
+                and int(os.environ.get('RANK', 0)) == self.stop_rank):
+            import signal
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter + 1 != self.at_iter:

@@ -13,6 +13,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from ssl_plugins.engine.checkpoint_io import (  # noqa: E402
     find_resume_checkpoint, verify_checkpoint)
+from ssl_plugins.engine.hooks.heartbeat_hook import (  # noqa: E402
+    explain_collective_timeout)
 
 
 def parse_args(argv=None):
@@ -93,7 +95,13 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except Exception as err:
+        message = explain_collective_timeout(err)
+        if message:
+            print(message, file=sys.stderr, flush=True)
+        raise
 
 
 if __name__ == '__main__':

@@ -14,6 +14,12 @@ default_hooks = dict(
     # a NaN / inf loss, gradient, weight or BN statistic stops the run at
     # once, naming the iteration and the tensor (docs/reliability.md)
     divergence_guard=dict(type='DivergenceGuardHook'),
+    # each rank's iteration in the process group's store: a collective
+    # timeout names the ranks that stalled (docs/reliability.md)
+    heartbeat=dict(type='HeartbeatHook'),
+    # std of the L2-normalised projector output (SimSiam's statistic):
+    # warns 5 iterations after it falls below 0.2 / sqrt(d)
+    collapse_monitor=dict(type='CollapseMonitorHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG states in checkpoints: exact resume (ssl_plugins.engine.hooks)
     rng_state=dict(type='RNGStateHook'),
@@ -23,7 +29,9 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # nccl on GPUs; ssl_plugins.compat switches to gloo when CUDA is absent.
-    dist_cfg=dict(backend='nccl'),
+    # timeout (seconds) of every collective: a rank that stops responding
+    # makes the others exit after it (docs/reliability.md)
+    dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
 log_processor = dict(window_size=10)

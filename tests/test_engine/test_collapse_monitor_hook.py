@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 
-def make_runner(work_dir, collapsed, hook_cfg, iters=12):
+def make_runner(work_dir, collapsed, hook_cfg, iters=12, collapse_at=None):
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
 
@@ -26,6 +26,9 @@ def make_runner(work_dir, collapsed, hook_cfg, iters=12):
                 lambda m, a, out: self.seen.append(out.detach().clone()))
 
         def forward(self, inputs, data_samples=None, mode='tensor'):
+            if collapse_at is not None and len(self.seen) == 2 * collapse_at:
+                with torch.no_grad():  # from here on: one point for all
+                    self.neck.weight.zero_()
             z1 = self.neck(self.backbone(inputs))
             z2 = self.neck(self.backbone(inputs.flip(0)))
             return dict(loss=(z1 * z2).mean() * 0)
@@ -100,6 +103,24 @@ def test_collapse_warns_once_after_patience(tmp_path):
     warnings = train(runner)
     assert len(warnings) == 1 and 'collapsing' in warnings[0]
     assert runner.message_hub.get_scalar('train/collapse/std').current() < 1e-6
+
+
+def test_default_warns_within_20_iterations_of_a_collapse(tmp_path):
+    """Healthy for 30 iterations, then collapsed: the default hook warns at
+    most 20 iterations later (its defaults: 5), naming the iteration;
+    ``stop=True`` stops the run there."""
+    import re
+    runner = make_runner(str(tmp_path / 'a'), collapsed=False, hook_cfg={},
+                         iters=60, collapse_at=30)
+    warnings = train(runner)
+    assert len(warnings) == 1
+    at = int(re.search(r'at iteration (\d+)', warnings[0]).group(1))
+    assert 30 < at <= 50, at
+    runner = make_runner(str(tmp_path / 'b'), collapsed=False,
+                         hook_cfg=dict(stop=True), iters=60, collapse_at=30)
+    with pytest.raises(RuntimeError, match=f'at iteration {at} .*stopping'):
+        runner.train()
+    assert runner.iter == at - 1  # stopped in that iteration
 
 
 def test_patience_not_reached_no_warning(tmp_path):

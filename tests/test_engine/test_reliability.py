@@ -212,3 +212,35 @@ def test_guard_skip_mode_skips_then_stops():
     _step(model, opt, bad=True)
     with pytest.raises(FloatingPointError, match='3 steps in a row'):
         _step(model, opt, bad=True)
+
+
+def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
+    """Rank 1 SIGSTOPped after iteration 2: rank 0 exits after the 10 s
+    collective timeout, naming rank 1; the job ends well within the test's
+    limit (without a timeout: 30 min)."""
+    import time
+    from helpers import free_port
+    work = str(tmp_path / 'run')
+    config = faulty_config(
+        tmp_path, ", dict(type='InjectFaultHook', at_iter=2, stop_rank=1)")
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
+               PORT=str(free_port()),
+               PATH=f'{osp.dirname(PYTHON)}:{os.environ["PATH"]}',
+               PYTHONPATH=f'{REPO}:{osp.join(REPO, "tests")}')
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work,
+         '--cfg-options', *tiny(fake_fmnist, 'train_cfg.max_epochs=2',
+                                'env_cfg.dist_cfg.timeout=10')],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+    took = time.monotonic() - start
+    assert proc.returncode != 0
+    assert 'rank 0: a collective operation timed out' in err, err[-3000:]
+    assert 'stalled: rank 1 (last started iteration 2)' in err
+    assert took < 200

@@ -89,4 +89,6 @@ auto_scale_lr = dict(base_batch_size=256)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1),
+    # a linear classifier on frozen features: no embedding collapse to watch
+    collapse_monitor=None)

@@ -51,4 +51,6 @@ auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
-                    save_best='accuracy/top1'))
+                    save_best='accuracy/top1'),
+    # a linear classifier on frozen features: no embedding collapse to watch
+    collapse_monitor=None)

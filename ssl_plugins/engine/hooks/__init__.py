@@ -4,6 +4,7 @@ from .collapse_monitor_hook import CollapseMonitorHook
 from .divergence_guard_hook import DivergenceGuardHook
 from .dino_teacher_centering_hook import DINOTeacherCenteringHook
 from .fixed_lr_hook import FixedLrHook
+from .heartbeat_hook import HeartbeatHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
 from .freeze_prototypes_hook import FreezePrototypesHook
 from .knn_hook import KNNHook
@@ -15,7 +16,7 @@ from .teacher_temp_warmup_hook import TeacherTempWarmupHook
 __all__ = [
     'AtomicCheckpointHook', 'ChannelsLastHook', 'CollapseMonitorHook',
     'DINOTeacherCenteringHook', 'DivergenceGuardHook',
-    'FixedLrHook',
+    'FixedLrHook', 'HeartbeatHook',
     'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook', 'RNGStateHook',
     'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook'
 ]
