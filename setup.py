@@ -42,6 +42,10 @@ setup(
     install_requires=read_requirements('runtime.txt') + [mmcv_requirement()],
     extras_require=dict(
         tests=read_requirements('tests.txt'),
-        optional=read_requirements('optional.txt')),
+        optional=read_requirements('optional.txt'),
+        # logging backends (docs/custom_data.md): mmengine's
+        # TensorboardVisBackend / WandbVisBackend need them
+        tensorboard=['tensorboard'],
+        wandb=['wandb']),
     license='Apache-2.0',
     zip_safe=False)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT from the environment.
-# Without CUDA the processes use gloo on the CPU (ssl_plugins.compat).
+# Without CUDA the processes use gloo on the CPU (ssl_plugins.compat), and
+# train.py writes backend='gloo' in the config it logs.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -9,6 +9,12 @@ Examples::
     # torchvision resnet50 (fc left out: set model.fc = nn.Identity())
     python tools/extract_backbone_weights.py byol.pth byol_tv.pth --format torchvision
 
+``--format torchvision`` refuses a backbone that is not one of torchvision's
+``resnet*`` (a CIFAR stem as in ``ResNet_CIFAR`` / ``ResNet10_CIFAR``, other
+widths, depths or strides) and says what differs;
+``--allow-nonstandard-resnet`` writes it anyway, with a warning, for a
+torchvision ResNet you modify to match.
+
 The output loads with ``torch.load(path, weights_only=True)``. Use it in a
 config with ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=OUT,
 strict=True)`` (``strict`` needs the ``ssl_plugins`` scope; without it
@@ -18,6 +24,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+import warnings
 
 import torch
 
@@ -46,7 +53,15 @@ def parse_args(argv=None):
         default='mmpretrain',
         choices=['mmpretrain', 'torchvision'],
         help='key names of the consumer: mmpretrain backbone as built, or '
-        'torchvision resnet* (trunk without fc). Default: mmpretrain')
+        'torchvision resnet* (trunk without fc; refused for a backbone that '
+        'is not one of torchvision\'s ResNets). Default: mmpretrain')
+    parser.add_argument(
+        '--allow-nonstandard-resnet',
+        action='store_true',
+        help='with --format torchvision: write torchvision key names even '
+        'for a ResNet torchvision does not build (e.g. a CIFAR stem), with '
+        'a warning naming what differs, for a torchvision model you modify '
+        'to match (conv1 3x3 stride 1, maxpool = nn.Identity(), ...)')
     return parser.parse_args(argv)
 
 
@@ -57,9 +72,15 @@ def main(argv=None):
     except (FileNotFoundError, UnsafeCheckpointError, RuntimeError) as err:
         raise SystemExit(str(err))
     try:
-        weights = export_backbone(checkpoint, args.source, args.fmt)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', UserWarning)
+            weights = export_backbone(checkpoint, args.source, args.fmt,
+                                      args.allow_nonstandard_resnet)
     except (KeyError, ValueError) as err:
         raise SystemExit(f'{args.checkpoint}: {err.args[0]}')
+    for warning in caught:
+        print(f'WARNING: {args.checkpoint}: {warning.message}',
+              file=sys.stderr)
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     torch.save(dict(weights), args.out)

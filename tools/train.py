@@ -4,13 +4,17 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from ssl_plugins.compat.config_variables import (  # noqa: E402
+    explain, stale_variable_overrides)
 from ssl_plugins.engine.checkpoint_io import (  # noqa: E402
     find_resume_checkpoint, verify_checkpoint)
 from ssl_plugins.engine.hooks.heartbeat_hook import (  # noqa: E402
@@ -50,10 +54,54 @@ def parse_args(argv=None):
     return args
 
 
-def merge_args(cfg: Config, args) -> Config:
-    """Fold the command-line arguments into the config."""
+def check_variable_overrides(cfg: Config, args) -> None:
+    """Stop if ``--cfg-options`` changes a variable the config already used.
+
+    ``--cfg-options max_epochs=1`` on a config that wrote
+    ``train_cfg = dict(max_epochs=max_epochs)`` changes only the top-level
+    ``max_epochs``, which nothing reads. We stop and name the fields to set
+    rather than re-apply the value ourselves: the config's expressions were
+    evaluated once when mmengine read the file (``max_epochs - 0.3``,
+    ``{{_base_.max_epochs}}``, fields a child config overrides), so
+    rewriting the fields we can find could silently change one the user's
+    config had deliberately set otherwise, and matching by value would hit
+    unrelated fields holding the same number. Setting every listed field in
+    the same ``--cfg-options`` is accepted.
+
+    Args:
+        cfg (Config): The config before the options are merged.
+        args (argparse.Namespace): Parsed arguments.
+
+    Raises:
+        SystemExit: With the message naming the fields.
+    """
+    if not args.cfg_options:
+        return
+    before = dict(cfg.items())  # top-level values as the file left them
+    stale = stale_variable_overrides(args.config, before, args.cfg_options)
+    if stale:
+        raise SystemExit(explain(stale, before, args.cfg_options))
+
+
+def merge_args(cfg: Config, args, notes: Optional[List[str]] = None
+               ) -> Config:
+    """Fold the command-line arguments into the config.
+
+    Args:
+        cfg (Config): The config read from ``args.config``.
+        args (argparse.Namespace): Parsed arguments.
+        notes (list[str], optional): Collects the one-line notes on what was
+            changed for this machine (``--amp`` without CUDA); printed here
+            when None.
+
+    Returns:
+        Config: ``cfg``, updated.
+    """
+    if notes is None:
+        notes = _PrintList()
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_variable_overrides(cfg, args)
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -62,9 +110,29 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper != 'AmpOptimWrapper':
+        if not torch.cuda.is_available():
+            # mmengine's AmpOptimWrapper (fp16 + loss scaling) is GPU-only;
+            # bf16 autocast needs no scaler and runs on the CPU
+            if optim_wrapper != 'AutocastOptimWrapper':
+                for key in ('loss_scale', 'use_fsdp'):
+                    cfg.optim_wrapper.pop(key, None)
+                cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+                cfg.optim_wrapper.dtype = 'bfloat16'
+            notes.append(
+                '--amp without CUDA: mixed precision by bf16 autocast on the '
+                'CPU (AutocastOptimWrapper, dtype='
+                f"{cfg.optim_wrapper.get('dtype', 'bfloat16')}) instead of "
+                'AmpOptimWrapper (fp16, GPU only)')
+        elif optim_wrapper != 'AmpOptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # ssl_plugins.compat initialises gloo without CUDA whatever the config
+        # says; the config (dumped and logged) says so too
+        cfg.setdefault('env_cfg', dict())
+        cfg.env_cfg.setdefault('dist_cfg', dict())
+        if cfg.env_cfg.dist_cfg.get('backend', 'nccl') == 'nccl':
+            cfg.env_cfg.dist_cfg.backend = 'gloo'
     if args.resume == 'auto':
         # the newest checkpoint of the work dir that verifies (its .sha256),
         # rather than whatever last_checkpoint names (docs/reliability.md)
@@ -91,10 +159,21 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+class _PrintList(list):
+    """A list that prints what is appended (``merge_args`` without notes)."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    notes: List[str] = []
+    cfg = merge_args(Config.fromfile(args.config), args, notes)
     runner = Runner.from_cfg(cfg)
+    for line in notes:  # console (rank 0) and the run's log file
+        runner.logger.info(line)
     try:
         runner.train()
     except Exception as err:

@@ -65,7 +65,67 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: what :func:`require_vit` accepts, for its error message
+SUPPORTED = ("ViT backbones with a class token: mmpretrain's "
+             'VisionTransformer (the DINO ViT configs) or a subclass keeping '
+             'its patch_embed convolution and its blocks\' multi-head '
+             'attention with a fused qkv projection')
+
+
+def require_vit(backbone, type_name: str, where: str) -> None:
+    """Check that ``backbone`` is a ViT this tool can read attention from.
+
+    Args:
+        backbone (nn.Module): The built backbone.
+        type_name (str): Its config ``type``, for the message.
+        where (str): The config file, for the message.
+
+    Raises:
+        TypeError: Not a ViT (a ResNet, say) or one without class token;
+            the message names the backbone type and what is supported.
+    """
+    from ssl_plugins.evaluation.attention import find_last_attention
+    name = type(backbone).__name__
+    reason = None
+    if not hasattr(backbone, 'layers'):
+        reason = f'{name} has no transformer blocks (`layers`)'
+    else:
+        try:
+            find_last_attention(backbone)
+        except TypeError as err:
+            reason = str(err)
+    if reason is None and not getattr(
+            getattr(getattr(backbone, 'patch_embed', None), 'projection',
+                    None), 'stride', None):
+        reason = f'{name} has no patch_embed.projection convolution'
+    if reason is None and getattr(backbone, 'cls_token', None) is None:
+        reason = (f'{name} was built with with_cls_token=False: there is no '
+                  'class-token row to show')
+    if reason is not None:
+        raise TypeError(
+            f'{where}: model.backbone.type is {type_name!r}: no ViT attention '
+            f'to show ({reason}). This tool supports {SUPPORTED}. For a '
+            'convolutional backbone such as a ResNet, use '
+            'tools/analysis/visualize_tsne.py or tools/knn_eval.py.')
+
+
 def build_vit(cfg, checkpoint, source, device):
+    """Build the config's backbone, check it is a ViT, load its weights.
+
+    Args:
+        cfg (Config): Config whose ``model.backbone`` is a ViT.
+        checkpoint (str): Pretraining checkpoint or exported backbone.
+        source (str): Which backbone, see ``SOURCE_PREFIXES``.
+        device (str): Where to put it.
+
+    Returns:
+        nn.Module: The backbone in eval mode.
+
+    Raises:
+        KeyError: No ``model.backbone``, or the weights do not fit.
+        TypeError: The backbone is not a supported ViT (see
+            :func:`require_vit`); raised before the checkpoint is read.
+    """
     from mmengine.registry import init_default_scope
     from ssl_plugins.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
@@ -73,6 +133,10 @@ def build_vit(cfg, checkpoint, source, device):
     if backbone_cfg is None:
         raise KeyError(f'{cfg.filename}: model.backbone is missing')
     backbone = MODELS.build(backbone_cfg)
+    type_name = backbone_cfg.get('type', type(backbone).__name__)
+    if not isinstance(type_name, str):  # a class given in a python config
+        type_name = getattr(type_name, '__name__', str(type_name))
+    require_vit(backbone, type_name, cfg.filename)
     load_backbone_weights(backbone, checkpoint, source)
     backbone.to(device)
     backbone.eval()  # mmpretrain's ViT.train() returns None: no chaining
@@ -136,7 +200,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     try:
         vit = build_vit(cfg, args.checkpoint, args.source, args.device)
-    except KeyError as err:
+    except (KeyError, TypeError) as err:
         raise SystemExit(str(err.args[0]))
     patch = int(vit.patch_embed.projection.stride[0])
     rgb = load_image(args.image, args.image_size, patch)

@@ -1,10 +1,15 @@
 # Runtime shared by all ssl_plugins configs.
 # default_scope='ssl_plugins': our classes first, then mmpretrain's/mmengine's.
 default_scope = 'ssl_plugins'
+# imported by mmengine's Config.fromfile: tools that never import us
+# (mmpretrain's tools/*.py) get our registries and upstream fixes
+custom_imports = dict(imports=['ssl_plugins'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
+    # train/img_per_s (global images / iteration time) in the log
+    throughput=dict(type='ThroughputHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # 'CheckpointHook' builds ssl_plugins' AtomicCheckpointHook in this scope:
@@ -23,6 +28,12 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG states in checkpoints: exact resume (ssl_plugins.engine.hooks)
     rng_state=dict(type='RNGStateHook'),
+    # an iteration checkpoint of an epoch-based run resumes at the next
+    # batch, not at the start of its epoch (needs ResumableSampler)
+    mid_epoch_resume=dict(type='MidEpochResumeHook'),
+    # message hub and numpy values stored as tensors / numbers: a plain
+    # torch.load(weights_only=True) reads our checkpoints (docs/compat.md)
+    plain_checkpoint=dict(type='PlainCheckpointHook'),
 )
 
 env_cfg = dict(

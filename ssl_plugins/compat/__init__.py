@@ -16,16 +16,39 @@
   per-parameter clipping to every ``OptimWrapper`` (AMP included).
 - :mod:`.default_hooks_none`: mmengine asserts on ``default_hooks=dict(
   name=None)`` unless ``name`` is one of its six; any name is dropped here.
+- :mod:`.small_epoch_schedulers`: a fractional-epoch warm-up converted to
+  iterations covers at least 2 (mmengine: 0 and an error, or 1 and a
+  start factor that is never removed).
+- :mod:`.cpu_slurm`: ``--launcher slurm`` without GPUs uses gloo (mmengine
+  divides by the GPU count).
+- :mod:`.scoped_functions`: ``collate_fn=dict(type=...)`` inherited from
+  ``mmpretrain::`` configs carries ``_scope_``, which mmengine's
+  ``build_dataloader`` passed to the function.
+- :mod:`.config_scope`: the ``model`` and datasets of a config with
+  ``default_scope='ssl_plugins'`` carry ``_scope_='ssl_plugins'``, so tools
+  that force mmpretrain's scope (browse_dataset.py, ``get_model``) build ours.
+- :mod:`.matplotlib_adjust_bbox`: mmpretrain's browse_dataset.py lays out
+  images with ``adjust_bbox(fig, bbox)``; matplotlib >= 3.10 requires a
+  renderer argument there (needed only with axes locators).
+- :mod:`.config_variables` (used by ``tools/train.py``, patches nothing):
+  ``--cfg-options max_epochs=1`` on a config that already wrote
+  ``max_epochs`` into other fields names those fields instead of being
+  ignored.
 
 mmpretrain imports torchvision without declaring it: our requirements do.
 """
+from .config_scope import patch_config_scope
 from .cpu_distributed import patch_cpu_distributed
+from .cpu_slurm import patch_cpu_slurm
 from .default_hooks_none import patch_default_hooks_none
+from .matplotlib_adjust_bbox import patch_adjust_bbox_renderer
 from .numpy2_hue import patch_adjust_hue
 from .package_lookup import patch_package_lookups
 from .per_param_clip_grad import patch_per_param_clip_grad
 from .safe_load import (UnsafeCheckpointError, patch_mmengine_checkpoint_loader,
                         safe_torch_load)
+from .scoped_functions import patch_scoped_dataloader_functions
+from .small_epoch_schedulers import patch_small_epoch_schedulers
 
 _APPLIED = False
 
@@ -41,11 +64,19 @@ def apply_compat_patches() -> None:
     patch_package_lookups()
     patch_per_param_clip_grad()
     patch_default_hooks_none()
+    patch_small_epoch_schedulers()
+    patch_cpu_slurm()
+    patch_scoped_dataloader_functions()
+    patch_config_scope()
+    patch_adjust_bbox_renderer()
     _APPLIED = True
 
 
 __all__ = [
     'apply_compat_patches', 'safe_torch_load', 'UnsafeCheckpointError',
     'patch_mmengine_checkpoint_loader', 'patch_cpu_distributed',
-    'patch_adjust_hue', 'patch_package_lookups', 'patch_per_param_clip_grad'
+    'patch_adjust_hue', 'patch_package_lookups', 'patch_per_param_clip_grad',
+    'patch_small_epoch_schedulers', 'patch_cpu_slurm',
+    'patch_scoped_dataloader_functions', 'patch_config_scope',
+    'patch_adjust_bbox_renderer'
 ]

@@ -9,6 +9,11 @@ mmengine 0.10.7 breaks on CPU in two places:
 
 Both are replaced by versions that take the original path whenever CUDA is
 available, so the NCCL/DDP/SyncBN path on GPUs is untouched.
+
+The replaced ``wrap_model`` also builds the wrapper on channels_last weights
+when the config lists a ``ChannelsLastHook`` (on CPU and CUDA; see
+:mod:`ssl_plugins.engine.hooks.channels_last_hook`): DDP's gradient buckets
+take the parameters' strides at construction.
 """
 import os
 
@@ -54,13 +59,14 @@ def patch_cpu_distributed() -> None:
             world_size=int(os.environ['WORLD_SIZE']),
             **kwargs)
 
-    def wrap_model(self, model_wrapper_cfg, model):
+    def _wrap(self, model_wrapper_cfg, model):
         from mmengine.model import (MMDistributedDataParallel,
                                     is_model_wrapper, revert_sync_batchnorm)
         if _cuda() or not self.distributed or is_model_wrapper(model):
             return original_wrap(self, model_wrapper_cfg, model)
         model = revert_sync_batchnorm(model)  # SyncBN needs CUDA
         cfg = dict(model_wrapper_cfg or {})
+        cfg.pop('_scope_', None)  # set on dicts inherited via mmpretrain::
         cfg.setdefault('broadcast_buffers', False)
         cfg.setdefault('find_unused_parameters',
                        self.cfg.get('find_unused_parameters', False))
@@ -70,6 +76,20 @@ def patch_cpu_distributed() -> None:
             wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
         # device_ids must be None for a module on the CPU.
         return wrapper_type(module=model, device_ids=None, **cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        from mmengine.model import is_model_wrapper
+
+        from ssl_plugins.engine.hooks.channels_last_hook import (
+            channels_last_requested, wrap_with_channels_last_layout)
+        if (not self.distributed or is_model_wrapper(model)
+                or not channels_last_requested(self.cfg)):
+            return _wrap(self, model_wrapper_cfg, model)
+        # ChannelsLastHook converts the model only in before_train, once
+        # hooks exist; DDP lays out its gradient buckets now, from the
+        # weights' strides (CPU and CUDA paths alike).
+        return wrap_with_channels_last_layout(
+            model, lambda bare: _wrap(self, model_wrapper_cfg, bare))
 
     _init_dist_pytorch._ssl_plugins = True
     dist_utils._init_dist_pytorch = _init_dist_pytorch

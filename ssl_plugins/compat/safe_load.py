@@ -15,6 +15,12 @@ could run arbitrary code. A user who trusts such a file opts in explicitly by
 listing it (or a folder above it) in the environment variable
 ``SSL_PLUGINS_TRUSTED_CHECKPOINTS`` (``os.pathsep``-separated); only then is
 ``weights_only=False`` used, with a warning. Nothing is unpickled silently.
+
+Checkpoints written with ``PlainCheckpointHook`` (in our default runtime)
+need no allow-list: the message hub's objects are stored as tagged plain dicts
+(:mod:`ssl_plugins.compat.plain_checkpoint`), which :func:`safe_torch_load`
+turns back into ``HistoryBuffer`` objects and numpy values, so mmengine's
+resume receives what it wrote.
 """
 import os
 import os.path as osp
@@ -24,6 +30,8 @@ from typing import Any, List
 
 import numpy as np
 import torch
+
+from .plain_checkpoint import from_plain
 
 TRUST_ENV = 'SSL_PLUGINS_TRUSTED_CHECKPOINTS'
 
@@ -80,6 +88,11 @@ def safe_torch_load(path: str, map_location=None) -> Any:
         path (str): A local file.
         map_location: As for :func:`torch.load`.
 
+    Returns:
+        Any: What the file holds, with the tagged plain dicts of
+        :func:`ssl_plugins.compat.plain_checkpoint.to_plain` restored to the
+        objects they stand for.
+
     Raises:
         FileNotFoundError: ``path`` does not exist.
         UnsafeCheckpointError: the file needs a global that is not
@@ -90,6 +103,11 @@ def safe_torch_load(path: str, map_location=None) -> Any:
     path = osp.expanduser(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'Checkpoint {path} can not be found.')
+    return from_plain(_load(path, map_location))
+
+
+def _load(path: str, map_location) -> Any:
+    """``torch.load`` with the allow-list; errors as in :func:`safe_torch_load`."""
     try:
         with torch.serialization.safe_globals(_allowed_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)

@@ -65,6 +65,14 @@ class FashionMNIST(BaseDataset):
     of shape (28, 28, 3) (the grey channel repeated, ``color_type='color'``,
     so every RGB augmentation works) or (28, 28, 1) (``'grayscale'``).
 
+    The name is also that of mmpretrain's own ``FashionMNIST`` (downloads,
+    no ``with_label`` / ``color_type``). ``type='FashionMNIST'`` builds this
+    class in the ``ssl_plugins`` scope, which a config with
+    ``default_scope='ssl_plugins'`` gives its datasets also in mmpretrain's
+    tools that force their own scope (``_scope_``, see
+    :mod:`ssl_plugins.compat.config_scope`); from any other scope write
+    ``type='ssl_plugins.FashionMNIST'``.
+
     Args:
         data_root (str): Folder of the IDX files.
             Defaults to ``/usr/share/datasets/fashion-mnist``.

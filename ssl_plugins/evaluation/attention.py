@@ -13,7 +13,19 @@ import torch
 from torch import nn
 
 
-def _last_attention(vit: nn.Module) -> nn.Module:
+def find_last_attention(vit: nn.Module) -> nn.Module:
+    """The attention module of a ViT's last block.
+
+    Args:
+        vit (nn.Module): mmpretrain ``VisionTransformer``-like backbone.
+
+    Returns:
+        nn.Module: ``vit.layers[-1].attn``.
+
+    Raises:
+        TypeError: No ``layers`` (a ResNet, say), or the last block has no
+            multi-head attention with a fused ``qkv`` projection.
+    """
     layers = getattr(vit, 'layers', None)
     if layers is None or len(layers) == 0:
         raise TypeError(
@@ -62,7 +74,7 @@ def last_block_cls_attention(
         the patch grid; each head's map sums to at most 1 (the rest of the
         mass goes to the extra tokens).
     """
-    attn = _last_attention(vit)
+    attn = find_last_attention(vit)
     extra = int(getattr(vit, 'num_extra_tokens', 1))
     if extra < 1 or getattr(vit, 'cls_token', None) is None:
         raise ValueError('the backbone has no class token '

@@ -56,7 +56,8 @@ def knn_accuracy(train_feats, train_labels, test_feats, test_labels,
                                   temperature,
                                   int(max(train_labels.max(),
                                           test_labels.max())) + 1)
-    ranked = scores.topk(max(topk), dim=1).indices
+    # top-t for t up to the number of classes (top-5 of 2 classes: none)
+    ranked = scores.topk(min(max(topk), scores.shape[1]), dim=1).indices
     hits = ranked == test_labels.view(-1, 1).long()
     return {f'top{t}': float(hits[:, :t].any(1).float().mean() * 100)
             for t in topk if t <= scores.shape[1]}

@@ -244,3 +244,32 @@ def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
     assert 'rank 0: a collective operation timed out' in err, err[-3000:]
     assert 'stalled: rank 1 (last started iteration 2)' in err
     assert took < 200
+
+
+def test_mid_epoch_resume_equals_uninterrupted(fake_fmnist, tmp_path):
+    """An iteration checkpoint 2 batches into epoch 2 resumes at its 3rd
+    batch: the same losses and the same last iteration as the run without
+    the interruption (num_workers=0)."""
+    full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
+    options = tiny(fake_fmnist, 'train_cfg.max_epochs=2',
+                   'default_hooks.checkpoint.by_epoch=False',
+                   'default_hooks.checkpoint.interval=2',
+                   'default_hooks.checkpoint.max_keep_ckpts=4')
+    proc = run_train(osp.join(REPO, CONFIG), full, *options)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_train(osp.join(REPO, CONFIG), part, *options,
+                     extra=['--resume', osp.join(full, 'iter_6.pth')])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    def losses(work):
+        folder = sorted(glob.glob(osp.join(work, '2*', 'vis_data')))[-1]
+        with open(osp.join(folder, 'scalars.json')) as f:
+            return {r['iter']: r['loss'] for r in map(json.loads, f)
+                    if 'loss' in r}
+
+    uninterrupted, resumed = losses(full), losses(part)
+    assert sorted(uninterrupted) == list(range(1, 9))
+    assert sorted(resumed) == [7, 8]  # not 5..8 (the epoch replayed)
+    for it in (7, 8):
+        assert resumed[it] == pytest.approx(uninterrupted[it], rel=1e-5,
+                                            abs=1e-6), it

@@ -166,3 +166,130 @@ def test_ddp_module_prefix_is_stripped():
     }
     out = export_backbone({'state_dict': state})
     assert list(out) == ['conv1.weight']
+
+
+def save_with_config(path, backbone, backbone_cfg):
+    """A checkpoint as mmengine's Runner writes it: the config as text."""
+    from mmengine.config import Config
+    text = Config(dict(model=dict(type='BYOL', backbone=backbone_cfg),
+                       default_scope='ssl_plugins')).pretty_text
+    state = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
+    torch.save(dict(meta=dict(cfg=text, epoch=1), state_dict=state), path)
+
+
+def test_resnet18_export_loads_into_torchvision_strict(tmp_path):
+    from mmpretrain.models import ResNet
+    from torchvision.models import resnet18
+    tool = load_tool()
+    backbone = randomize(ResNet(depth=18), 4)
+    backbone.eval()
+    ckpt = str(tmp_path / 'r18.pth')
+    save_with_config(ckpt, backbone, dict(type='ResNet', depth=18))
+    out = str(tmp_path / 'tv18.pth')
+    tool.main([ckpt, out, '--format', 'torchvision'])
+    tv = resnet18()
+    tv.fc = nn.Identity()
+    tv.load_state_dict(torch.load(out, weights_only=True), strict=True)
+    tv.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(tv(x),
+                                   backbone(x)[-1].mean(dim=(2, 3)),
+                                   rtol=1e-4,
+                                   atol=1e-4)
+
+
+@pytest.mark.parametrize('kind', ['ResNet10_CIFAR', 'ResNet_CIFAR'])
+def test_cifar_stem_torchvision_export_is_refused(tmp_path, kind):
+    """Used to write a file torchvision's ResNet cannot load, silently."""
+    from mmpretrain.models import ResNet_CIFAR
+
+    from ssl_plugins.models.backbones import ResNet10_CIFAR
+    tool = load_tool()
+    if kind == 'ResNet10_CIFAR':  # the CPU configs' backbone, no config
+        backbone = ResNet10_CIFAR(stem_channels=16, base_channels=16)
+        ckpt = str(tmp_path / 'r10.pth')
+        save_checkpoint(ckpt, backbone)
+    else:  # widths of resnet18: only the stem differs
+        backbone = ResNet_CIFAR(depth=18)
+        ckpt = str(tmp_path / 'cifar18.pth')
+        save_with_config(ckpt, backbone, dict(type='ResNet_CIFAR', depth=18))
+    out = tmp_path / 'tv.pth'
+    with pytest.raises(SystemExit) as err:
+        tool.main([ckpt, str(out), '--format', 'torchvision'])
+    msg = str(err.value)
+    assert not out.exists()
+    assert osp.basename(ckpt) in msg
+    assert "not one of torchvision's ResNets" in msg
+    assert 'conv1 is a 3x3 convolution' in msg and 'max-pool' in msg
+    assert '--format mmpretrain' in msg
+    if kind == 'ResNet10_CIFAR':
+        assert 'BasicBlock stages of (1, 1, 1, 1) blocks' in msg
+        assert 'resnet18 (2, 2, 2, 2)' in msg
+    else:
+        assert "config builds ResNet_CIFAR" in msg
+        # nothing else differs from resnet18
+        assert 'other shapes' not in msg and 'missing' not in msg
+    # the mmpretrain format is unaffected
+    tool.main([ckpt, str(out)])
+    assert set(torch.load(out, weights_only=True)) == set(
+        backbone.state_dict())
+
+
+def test_strides_the_weights_cannot_show_are_refused(tmp_path):
+    """Same shapes as resnet18, other function: caught from the config."""
+    from mmpretrain.models import ResNet
+    tool = load_tool()
+    backbone = ResNet(depth=18, strides=(2, 2, 2, 2))
+    ckpt = str(tmp_path / 's2.pth')
+    save_with_config(ckpt, backbone,
+                     dict(type='ResNet', depth=18, strides=(2, 2, 2, 2)))
+    with pytest.raises(SystemExit, match=r'strides=\(2, 2, 2, 2\) '
+                       r'\(torchvision: \(1, 2, 2, 2\)\)'):
+        tool.main([ckpt, str(tmp_path / 'o.pth'), '--format', 'torchvision'])
+
+
+def test_allow_nonstandard_writes_with_a_warning(tmp_path, capsys):
+    """Opt-in for a torchvision ResNet modified to a CIFAR stem."""
+    from mmpretrain.models import ResNet_CIFAR
+    from torchvision.models import resnet18
+    tool = load_tool()
+    backbone = randomize(ResNet_CIFAR(depth=18), 5)
+    backbone.eval()
+    ckpt = str(tmp_path / 'cifar18.pth')
+    save_checkpoint(ckpt, backbone)
+    out = str(tmp_path / 'tv.pth')
+    tool.main([
+        ckpt, out, '--format', 'torchvision', '--allow-nonstandard-resnet'
+    ])
+    err = capsys.readouterr().err
+    assert 'WARNING' in err and 'conv1 is a 3x3 convolution' in err
+    tv = resnet18()
+    tv.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    tv.maxpool, tv.fc = nn.Identity(), nn.Identity()
+    tv.load_state_dict(torch.load(out, weights_only=True), strict=True)
+    tv.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(tv(x),
+                                   backbone(x)[-1].mean(dim=(2, 3)),
+                                   rtol=1e-4,
+                                   atol=1e-4)
+
+
+def test_torchvision_differences_of_every_builder():
+    import torchvision.models as tvm
+
+    from ssl_plugins.evaluation.backbone_export import (
+        TORCHVISION_RESNETS, torchvision_resnet_differences)
+    for name in ('resnet18', 'resnet50', 'resnext50_32x4d'):
+        with torch.device('meta'):
+            sd = getattr(tvm, name)().state_dict()
+        trunk = {k: v for k, v in sd.items() if not k.startswith('fc.')}
+        assert torchvision_resnet_differences(trunk) == (name, [])
+        assert name in TORCHVISION_RESNETS
+    # a config that cannot be read as literals is ignored, not executed
+    from ssl_plugins.evaluation.backbone_export import checkpoint_backbone_cfg
+    assert checkpoint_backbone_cfg(
+        dict(meta=dict(cfg='model = dict(backbone=make())'))) is None
+    assert checkpoint_backbone_cfg(dict(meta=dict(cfg='x = ('))) is None

@@ -152,3 +152,90 @@ def test_missing_log_has_clear_error(tmp_path):
     bad.write_text('{"loss": 1}\nnot json\n')
     with pytest.raises(SystemExit, match='bad.json:2'):
         tool.main([str(bad)])
+
+
+def write_run(work_dir, timestamp, lines):
+    vis = work_dir / timestamp / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(x)
+                                                for x in lines) + '\n')
+
+
+def resumed_work_dir(tmp_path):
+    """First run: iterations 1-6 (4 per epoch), killed; the second resumes
+    from the checkpoint at iteration 4 (end of epoch 1) and trains 5-8."""
+
+    def train(i, loss):
+        return dict(loss=loss, lr=0.1, iter=i, step=i, epoch=(i - 1) // 4 + 1)
+
+    first = [train(i, 10.0 - i) for i in range(1, 7)]
+    first += [
+        {'knn/top1': 40.0, 'iter': 4, 'step': 4},
+        {'accuracy/top1': 50.0, 'step': 1},  # validation after epoch 1
+        {'knn/top1': 60.0, 'iter': 6, 'step': 6},  # discarded by the resume
+        {'collapse/std': 0.3, 'iter': 2, 'step': 2},
+        {'collapse/std': 0.2, 'iter': 5, 'step': 5},  # discarded too
+    ]
+    # KNNHook(before_train=True) logs at the checkpoint's iteration
+    second = [{'knn/top1': 41.0, 'iter': 4, 'step': 4}]
+    second += [train(i, 100.0 + i) for i in range(5, 9)]
+    second += [{'accuracy/top1': 70.0, 'step': 2},
+               {'knn/top1': 80.0, 'iter': 8, 'step': 8}]
+    # written newest first: the order comes from the timestamps, not mtimes
+    write_run(tmp_path, '20250102_090000', second)
+    write_run(tmp_path, '20250101_235959', first)
+    # not a run folder of mmengine: ignored next to timestamped ones
+    write_run(tmp_path, 'notes', [dict(loss=-1.0, iter=1, step=1)])
+    return tmp_path
+
+
+EXPECTED_JOINED = {
+    'loss': ([1, 2, 3, 4, 5, 6, 7, 8],
+             [9.0, 8.0, 7.0, 6.0, 105.0, 106.0, 107.0, 108.0]),
+    'knn/top1': ([4, 8], [41.0, 80.0]),
+    'accuracy/top1': ([4, 8], [50.0, 70.0]),
+    'collapse/std': ([2], [0.3]),
+}
+
+
+def test_resumed_runs_are_joined(tmp_path):
+    tool = load_tool()
+    work_dir = resumed_work_dir(tmp_path)
+    files = tool.find_scalars_files(str(work_dir))
+    assert [f.split(osp.sep)[-3] for f in files
+            ] == ['20250101_235959', '20250102_090000']
+    assert tool.find_scalars_file(str(work_dir)) == files[-1]
+    data = tool.read_runs(files)
+    for key, (xs, ys) in EXPECTED_JOINED.items():
+        assert data[key] == (xs, ys), key
+    assert data['lr'][0] == list(range(1, 9))
+    # a run dir or a json file alone: that run only
+    alone = tool.read_runs(tool.find_scalars_files(str(work_dir /
+                                                       '20250102_090000')))
+    assert alone['loss'][0] == [5, 6, 7, 8]
+    # a later run from scratch (first iteration 1) replaces everything
+    again = {'loss': ([1, 2], [5.0, 4.0]), 'lr': ([1, 2], [0.2, 0.2])}
+    fresh = tool.join_series([data, again])
+    assert fresh == again
+
+
+def test_plot_of_a_resumed_work_dir_draws_the_joined_curves(
+        tmp_path, monkeypatch):
+    """Through the command line: what reaches matplotlib is the joined
+    series (the tool used to read the newest run only)."""
+    from matplotlib.axes import Axes
+    tool = load_tool()
+    work_dir = resumed_work_dir(tmp_path)
+    drawn = {}
+    real_plot = Axes.plot
+
+    def spy(ax, xs, ys, *args, label=None, **kwargs):
+        drawn[label] = (list(xs), list(ys))
+        return real_plot(ax, xs, ys, *args, label=label, **kwargs)
+
+    monkeypatch.setattr(Axes, 'plot', spy)
+    out = tool.main([str(work_dir)])
+    assert out == str(work_dir / '20250102_090000' / 'curves.png')
+    assert osp.isfile(out)
+    for key, (xs, ys) in EXPECTED_JOINED.items():
+        assert drawn[key] == (xs, ys), key

@@ -96,3 +96,47 @@ def test_help():
     with pytest.raises(SystemExit) as err:
         tool.parse_args(['--help'])
     assert err.value.code == 0
+
+
+def test_resnet_config_is_a_clear_error(tmp_path):
+    """A ResNet config used to fail with a raw AttributeError (patch_embed)
+    after loading the weights; now: which backbone, and what is supported."""
+    from ssl_plugins.models.backbones import ResNet10_CIFAR
+    tool = load_tool()
+    _, _, img, _ = setup_files(tmp_path)
+    cfg = tmp_path / 'byol_resnet.py'
+    cfg.write_text("default_scope = 'ssl_plugins'\n"
+                   "model = dict(type='BYOL', backbone=dict("
+                   "type='ResNet10_CIFAR', stem_channels=8, base_channels=8))"
+                   '\n')
+    resnet = ResNet10_CIFAR(stem_channels=8, base_channels=8)
+    ckpt = tmp_path / 'byol.pth'
+    torch.save(
+        dict(state_dict={
+            'target.backbone.' + k: v
+            for k, v in resnet.state_dict().items()
+        }), ckpt)
+    with pytest.raises(SystemExit) as err:
+        tool.main([str(cfg), str(ckpt), img, '--out', str(tmp_path / 'a')])
+    msg = str(err.value)
+    assert "model.backbone.type is 'ResNet10_CIFAR'" in msg
+    assert 'byol_resnet.py' in msg and 'VisionTransformer' in msg
+    assert 'class token' in msg
+    assert not (tmp_path / 'a').exists()
+    # checked before the checkpoint is read
+    with pytest.raises(SystemExit, match="'ResNet10_CIFAR'"):
+        tool.main([str(cfg), str(tmp_path / 'none.pth'), img, '--out',
+                   str(tmp_path / 'a')])
+
+
+def test_vit_without_class_token_is_a_clear_error(tmp_path):
+    tool = load_tool()
+    _, ckpt, img, _ = setup_files(tmp_path)
+    cfg = tmp_path / 'no_cls.py'
+    cfg.write_text(
+        "default_scope = 'ssl_plugins'\n"
+        f"model = dict(type='DINO', backbone=dict(type='VisionTransformer', "
+        f"arch={ARCH!r}, img_size=32, patch_size=8, with_cls_token=False, "
+        "out_type='avg_featmap'))\n")
+    with pytest.raises(SystemExit, match='with_cls_token=False'):
+        tool.main([str(cfg), ckpt, img, '--out', str(tmp_path / 'b')])

@@ -8,6 +8,12 @@ our hooks (online kNN, collapse monitor) carry ``iter``. Everything is drawn
 against the training iteration; validation epochs are placed at the last
 iteration of that epoch.
 
+A work dir holds one ``<YYYYmmdd_HHMMSS>/`` folder per run: after a kill and
+a ``--resume`` the curves are spread over several. They are joined in time
+order (:func:`join_series`): a later run takes over from the first
+iteration it logged, since a resumed run re-trains every iteration after its
+checkpoint.
+
 Panels (only those with data): kNN / accuracy, embedding collapse (std x
 sqrt(d), std, effective rank), DINO's teacher entropy / KL and centre norm,
 loss, learning rate, momentum, temperature, weight decay.
@@ -46,24 +52,56 @@ PANELS: Tuple[Tuple[str, str], ...] = (
 )
 _SKIP = {'step', 'iter', 'epoch', 'time', 'data_time', 'memory'}
 
+#: mmengine names every run's folder after its start time
+_RUN_DIR = re.compile(r'^\d{8}_\d{6}$')
 
-def find_scalars_file(path: str) -> str:
-    """The json scalars log for a work dir, a run dir or a json file.
 
-    In a work dir with several runs (``<timestamp>/`` folders), the latest
-    run that has one wins.
+def find_scalars_files(path: str) -> List[str]:
+    """The json scalars logs of a work dir, a run dir or a json file.
+
+    Args:
+        path (str): A json file, a run dir (``<timestamp>/``, holding
+            ``vis_data/scalars.json``) or a work dir holding run dirs.
+
+    Returns:
+        List[str]: One file, or in a work dir one per run in time order
+        (oldest first): the ``YYYYmmdd_HHMMSS`` folder names mmengine gives
+        its runs sort chronologically. Folders with other names count only
+        when there is no timestamped one; they are then ordered by the
+        modification time of their log.
+
+    Raises:
+        FileNotFoundError: Nothing to read.
     """
     if osp.isfile(path):
-        return path
+        return [path]
     if not osp.isdir(path):
         raise FileNotFoundError(f'no such work dir or json file: {path}')
-    for pattern in ('vis_data/scalars.json', '*/vis_data/scalars.json'):
-        found = sorted(glob.glob(osp.join(path, pattern)))
-        if found:
-            return found[-1]
+    own = osp.join(path, 'vis_data', 'scalars.json')
+    if osp.isfile(own):
+        return [own]
+    found = glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json'))
+    runs = sorted(f for f in found
+                  if _RUN_DIR.match(osp.basename(osp.dirname(osp.dirname(f)))))
+    if runs:
+        return runs
+    if found:
+        return sorted(found, key=osp.getmtime)
     raise FileNotFoundError(
         f'no vis_data/scalars.json under {path}: was the run logged with '
         "mmengine's LocalVisBackend (the default visualizer)?")
+
+
+def find_scalars_file(path: str) -> str:
+    """The json scalars log of the newest run (see :func:`find_scalars_files`).
+
+    Args:
+        path (str): Work dir, run dir or json file.
+
+    Returns:
+        str: The newest run's file.
+    """
+    return find_scalars_files(path)[-1]
 
 
 def read_scalars(json_file: str) -> List[dict]:
@@ -81,15 +119,40 @@ def read_scalars(json_file: str) -> List[dict]:
     return records
 
 
-def series(
-        records: Sequence[dict]) -> Dict[str, Tuple[List[float], List[float]]]:
-    """key -> (iterations, values) with validation epochs mapped to iters."""
-    last_iter_of_epoch: Dict[int, int] = {}
+def last_iter_of_epochs(records: Sequence[dict]) -> Dict[int, int]:
+    """epoch -> last iteration logged in it (training lines only).
+
+    Args:
+        records (Sequence[dict]): Lines of one or several runs.
+
+    Returns:
+        Dict[int, int]: Where a validation line of that epoch goes.
+    """
+    table: Dict[int, int] = {}
     for r in records:
         if 'iter' in r and 'epoch' in r:
             e = int(r['epoch'])
-            last_iter_of_epoch[e] = max(last_iter_of_epoch.get(e, 0),
-                                        int(r['iter']))
+            table[e] = max(table.get(e, 0), int(r['iter']))
+    return table
+
+
+def series(
+    records: Sequence[dict],
+    epoch_table: Optional[Dict[int, int]] = None
+) -> Dict[str, Tuple[List[float], List[float]]]:
+    """key -> (iterations, values) with validation epochs mapped to iters.
+
+    Args:
+        records (Sequence[dict]): Lines of one run.
+        epoch_table (Dict[int, int], optional): epoch -> last iteration,
+            consulted for epochs the records' own training lines do not
+            cover (a run resumed right at the end of an epoch).
+
+    Returns:
+        Dict[str, Tuple[List[float], List[float]]]: Numeric keys only.
+    """
+    last_iter_of_epoch = dict(epoch_table or {})
+    last_iter_of_epoch.update(last_iter_of_epochs(records))
     out: Dict[str, Tuple[List[float], List[float]]] = OrderedDict()
     for r in records:
         if 'iter' in r:
@@ -105,6 +168,62 @@ def series(
             xs.append(x)
             ys.append(float(value))
     return out
+
+
+def join_series(
+    runs: Sequence[Dict[str, Tuple[List[float], List[float]]]]
+) -> Dict[str, Tuple[List[float], List[float]]]:
+    """Join the series of successive runs of one work dir, oldest first.
+
+    A run resumed from a checkpoint re-trains every iteration after it, so a
+    later run takes over from the first iteration ``s`` it logged: earlier
+    points after ``s`` are dropped (including keys the later run does not
+    log: they belong to the abandoned continuation), and at ``s`` the later
+    run's value replaces the earlier one for the same key (a hook logging at
+    ``before_train`` lands on the checkpoint's iteration, whose training
+    line is in the earlier run). A run started from scratch in the same work
+    dir (first iteration 1) thus replaces what came before it.
+
+    Args:
+        runs (Sequence[dict]): :func:`series` of each run, in time order.
+
+    Returns:
+        Dict[str, Tuple[List[float], List[float]]]: key -> (iterations,
+        values), iterations increasing within each run's part.
+    """
+    joined: Dict[str, Tuple[List[float], List[float]]] = OrderedDict()
+    for data in runs:
+        xs_all = [x for xs, _ in data.values() for x in xs]
+        if not xs_all:
+            continue
+        start = min(xs_all)
+        for key in list(joined):
+            later = set(data[key][0]) if key in data else set()
+            kept = [(x, y) for x, y in zip(*joined[key])
+                    if x < start or (x == start and x not in later)]
+            joined[key] = ([x for x, _ in kept], [y for _, y in kept])
+        for key, (xs, ys) in data.items():
+            old_xs, old_ys = joined.setdefault(key, ([], []))
+            old_xs.extend(xs)
+            old_ys.extend(ys)
+    return OrderedDict((k, v) for k, v in joined.items() if v[0])
+
+
+def read_runs(
+        files: Sequence[str]) -> Dict[str, Tuple[List[float], List[float]]]:
+    """Read and join the scalars logs of successive runs (oldest first).
+
+    Args:
+        files (Sequence[str]): From :func:`find_scalars_files`.
+
+    Returns:
+        Dict[str, Tuple[List[float], List[float]]]: :func:`join_series` of
+        the runs; validation epochs are placed with the epoch -> iteration
+        table of all runs together.
+    """
+    runs = [read_scalars(f) for f in files]
+    table = last_iter_of_epochs([r for records in runs for r in records])
+    return join_series([series(records, table) for records in runs])
 
 
 def group_keys(keys: Sequence[str],
@@ -130,9 +249,11 @@ def plot_curves(path: str,
     """Draw the curves of a run into one PNG and return its path.
 
     Args:
-        path (str): Work dir, run dir or json scalars file.
+        path (str): Work dir, run dir or json scalars file. In a work dir
+            the runs (first one, then resumed ones) are joined, see
+            :func:`join_series`.
         out (str, optional): PNG to write. Default: ``curves.png`` next to
-            the run's ``vis_data`` folder.
+            the newest run's ``vis_data`` folder.
         keys (Sequence[str], optional): Plot only these keys.
 
     Returns:
@@ -142,16 +263,19 @@ def plot_curves(path: str,
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    json_file = find_scalars_file(path)
-    data = series(read_scalars(json_file))
+    files = find_scalars_files(path)
+    json_file = files[-1]
+    data = read_runs(files)
+    where = json_file if len(files) == 1 else (
+        f'{path} ({len(files)} runs joined)')
     if keys:
         unknown = [k for k in keys if k not in data]
         if unknown:
-            raise KeyError(f'{json_file}: no scalar named {unknown}; it has '
+            raise KeyError(f'{where}: no scalar named {unknown}; it has '
                            f'{sorted(data)}')
     groups = group_keys(list(data), keys)
     if not groups:
-        raise ValueError(f'{json_file}: nothing to plot (keys: '
+        raise ValueError(f'{where}: nothing to plot (keys: '
                          f'{sorted(data)})')
     if out is None:
         out = osp.join(osp.dirname(osp.dirname(osp.abspath(json_file))),
@@ -171,7 +295,10 @@ def plot_curves(path: str,
         ax.legend(fontsize=7, loc='best')
     axes[-1, 0].set_xlabel('iteration')
     run_dir = osp.dirname(osp.dirname(osp.abspath(json_file)))
-    fig.suptitle(osp.join(*run_dir.split(os.sep)[-2:]), fontsize=8)
+    title = osp.join(*run_dir.split(os.sep)[-2:])
+    if len(files) > 1:
+        title += f' ({len(files)} runs joined)'
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / (2.6 * len(groups))))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -184,11 +311,12 @@ def parse_args(argv=None):
         description='Plot loss, lr, momentum, temperature and kNN accuracy '
         'curves from the json scalars log of an mmengine run.')
     parser.add_argument('work_dir',
-                        help='work dir, run dir (<timestamp>/) '
+                        help='work dir (its runs, resumed ones included, '
+                        'are joined), run dir (<timestamp>/) '
                         'or a vis_data/scalars.json file')
     parser.add_argument('--out',
                         help='output PNG (default: curves.png in '
-                        'the run dir)')
+                        'the newest run dir)')
     parser.add_argument('--keys', nargs='+', help='plot only these scalars')
     return parser.parse_args(argv)
 

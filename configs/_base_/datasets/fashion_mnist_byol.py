@@ -50,7 +50,7 @@ train_dataloader = dict(
     # 2 cores busy without oversubscription
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='FashionMNIST', data_root=data_root, split='train',
                  with_label=False, pipeline=train_pipeline))

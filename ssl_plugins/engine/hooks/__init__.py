@@ -8,15 +8,20 @@ from .heartbeat_hook import HeartbeatHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
 from .freeze_prototypes_hook import FreezePrototypesHook
 from .knn_hook import KNNHook
+from .mid_epoch_resume_hook import MidEpochResumeHook
+from .plain_checkpoint_hook import PlainCheckpointHook
 from .rng_state_hook import RNGStateHook
 from .swav_queue_hook import SwAVQueueHook
 from .target_momentum_hook import TargetMomentumHook
 from .teacher_temp_warmup_hook import TeacherTempWarmupHook
+from .throughput_hook import ThroughputHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ChannelsLastHook', 'CollapseMonitorHook',
     'DINOTeacherCenteringHook', 'DivergenceGuardHook',
     'FixedLrHook', 'HeartbeatHook',
-    'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook', 'RNGStateHook',
-    'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook'
+    'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook',
+    'MidEpochResumeHook', 'PlainCheckpointHook', 'RNGStateHook',
+    'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook',
+    'ThroughputHook'
 ]
