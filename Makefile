@@ -1,6 +1,7 @@
 # ssl_plugins — set-up, demo and tests on a fresh machine.
 #   make demo   BYOL on Fashion-MNIST (15-18 min on 2 CPU cores) + kNN and linear probe vs raw pixels
 #   make test   the test suite (CPU, a few minutes)
+#   make lint   flake8 + isort (setup.cfg) over the code, tests and configs
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,8 +11,9 @@ DEMO_CONFIG := configs/byol/byol_resnet10-w16-s2-out256-mlp1024_1xb256-coslr-10e
 DEMO_WORK_DIR := work_dirs/demo_byol
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export OMP_NUM_THREADS ?= 1
+LINT_PATHS := ssl_plugins tools benchmarks tests configs setup.py
 
-.PHONY: setup data demo test clean
+.PHONY: setup data demo test lint clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +40,11 @@ demo: setup data
 
 test: setup data
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q tests
+
+# flake8 with tools/lint_py38_annotations.py (Python 3.8 typing), isort order
+lint: setup
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
 
 clean:
 	rm -rf $(DEMO_WORK_DIR) .pytest_cache

@@ -1,4 +1,5 @@
-"""ssl_plugins: self-supervised pretraining as an OpenMMLab (mmpretrain) plugin."""
+"""ssl_plugins: self-supervised pretraining as an OpenMMLab (mmpretrain)
+plugin."""
 import importlib.metadata
 import os.path as osp
 

@@ -25,7 +25,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 sys.path.insert(0, REPO)
@@ -72,6 +71,7 @@ def resume_iteration(work_dir):
     """(path, iteration) of the checkpoint ``--resume`` takes; raises if
     checkpoints exist and none verifies."""
     import torch
+
     from ssl_plugins.engine.checkpoint_io import find_resume_checkpoint
     path = find_resume_checkpoint(work_dir, log=lambda *a: None)
     if path is None:

@@ -113,8 +113,9 @@ class LightlyDINO(nn.Module):
         super().__init__()
         self.student_backbone = PooledBackbone(backbone)
         head = dict(input_dim=in_channels, hidden_dim=hidden_channels,
-                    bottleneck_dim=bottleneck_channels, output_dim=out_channels,
-                    batch_norm=False, norm_last_layer=norm_last_layer)
+                    bottleneck_dim=bottleneck_channels,
+                    output_dim=out_channels, batch_norm=False,
+                    norm_last_layer=norm_last_layer)
         with warnings.catch_warnings():  # torch.nn.utils.weight_norm
             warnings.simplefilter('ignore', FutureWarning)
             self.student_head = DINOProjectionHead(**head)

@@ -45,7 +45,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     import torch
     torch.set_num_threads(1)
-    import ssl_plugins.utils
+    import ssl_plugins.utils  # isort: skip (upstream fixes first)
     from mmengine.dataset import default_collate
     from mmengine.registry import init_default_scope
 

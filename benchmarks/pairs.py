@@ -59,7 +59,8 @@ def byol(backbone: dict, channels: int, proj: Dict[str, int]):
                   loss=dict(type='BYOLLoss')))
     nl = dict(type='mmpretrain.NonLinearNeck', hid_channels=hid,
               out_channels=out, num_layers=2, with_bias=True,
-              with_last_bias=True, with_last_bn=False, norm_cfg=dict(type='BN1d'))
+              with_last_bias=True, with_last_bn=False,
+              norm_cfg=dict(type='BN1d'))
     theirs = dict(
         type='mmpretrain.BYOL', base_momentum=0.01,  # = 1 - tau (mmengine)
         data_preprocessor=pre_theirs, backbone=backbone,

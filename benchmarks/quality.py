@@ -84,15 +84,18 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 #: DINO's Fashion-MNIST config (switch here, or ``--config dino=PATH``).
 DINO_CONFIG = ('configs/dino/'
-               'dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_fashion-mnist.py')
+               'dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_'
+               'fashion-mnist.py')
 CONFIGS = {
-    'byol': 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
+    'byol': 'configs/byol/'
+    'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py',
     'simsiam':
     'configs/simsiam/simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py',
     'barlow_twins': 'configs/barlow_twins/'
     'barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py',
     'swav': 'configs/swav/'
-    'swav_resnet10-w16-s2-proj1024-k1000_1xb256-mcrop-2-6-cj0.4-coslr-3e_fashion-mnist.py',
+    'swav_resnet10-w16-s2-proj1024-k1000_1xb256-mcrop-2-6-cj0.4-coslr-3e_'
+    'fashion-mnist.py',
     'dino': DINO_CONFIG,
 }
 #: Methods without an implementation in mmpretrain 1.2's pip package.
@@ -674,25 +677,27 @@ def write_markdown(path, results, args, env, command):
                 f'the last {getattr(args, "val", 0)} train images; weighted '
                 if getattr(args, 'val', 0) else
                 f'kNN memory bank: {args.knn_train or 60000} train images, '
-                f'evaluated on {args.knn_test or 10000} test images; weighted ')
-             + f'kNN, T=0.07, BN in eval mode with its running statistics, '
-             f'pooled last stage, L2-normalised; linear probe: logistic '
-             f'regression on the same features, cached and standardised, '
-             f'its L2 strength chosen on 10% of the train split '
-             f'(`ssl_plugins.evaluation.linear_probe`); raw pixels: the '
-             f'images in [0, 1], L2-normalised for the kNN. Each method is shown with '
-             f'the randomly initialised network of its own config, with its '
-             f'BN layers as initialised (identities in eval mode) and with '
-             f'the BN statistics of the train images (the lr-0 control). '
-             f'Ours runs its photometric augmentations on the batch '
-             f'(`BatchedAugmentDataPreprocessor`, same draws as the '
-             f'config\'s per-image ops), mmpretrain\'s per image in the '
-             f'loader, as its configs. '
-             f'Iterations: those trained in the budget; every schedule (lr, '
-             f'weight decay, momentum, the hooks\' iteration-keyed '
-             f'arguments) follows the elapsed fraction of the budget and '
-             f'ends with it ("N of M": a run of an earlier version, which '
-             f'planned M iterations and was stopped at N).',
+                f'evaluated on {args.knn_test or 10000} test images; '
+                'weighted ')
+             + 'kNN, T=0.07, BN in eval mode with its running statistics, '
+             'pooled last stage, L2-normalised; linear probe: logistic '
+             'regression on the same features, cached and standardised, '
+             'its L2 strength chosen on 10% of the train split '
+             '(`ssl_plugins.evaluation.linear_probe`); raw pixels: the '
+             'images in [0, 1], L2-normalised for the kNN. Each method is '
+             'shown with the randomly initialised network of its own '
+             'config, with its '
+             'BN layers as initialised (identities in eval mode) and with '
+             'the BN statistics of the train images (the lr-0 control). '
+             'Ours runs its photometric augmentations on the batch '
+             '(`BatchedAugmentDataPreprocessor`, same draws as the '
+             'config\'s per-image ops), mmpretrain\'s per image in the '
+             'loader, as its configs. '
+             'Iterations: those trained in the budget; every schedule (lr, '
+             'weight decay, momentum, the hooks\' iteration-keyed '
+             'arguments) follows the elapsed fraction of the budget and '
+             'ends with it ("N of M": a run of an earlier version, which '
+             'planned M iterations and was stopped at N).',
              '',
              'Command:', '', '```', command, '```', '', head,
              '|' + '---|' * (4 + len(ks))]
@@ -750,6 +755,7 @@ def random_init_knn(cfg, datasets, args, cache):
                      sort_keys=True, default=str)
     if key not in cache:
         import torch
+
         from ssl_plugins.registry import MODELS
         torch.manual_seed(args.seed)
         model = MODELS.build(cfg.model)
@@ -812,8 +818,9 @@ def main(argv=None):
         return merge(args)
     import torch
     torch.set_num_threads(args.threads)
-    import ssl_plugins  # noqa: F401 (upstream fixes)
+    import ssl_plugins  # noqa: F401  isort: skip (upstream fixes first)
     from mmengine.registry import init_default_scope
+
     from benchmarks.speed import environment
     init_default_scope('ssl_plugins')
     import ssl_plugins.utils

@@ -163,6 +163,7 @@ def _sync(device):
 
 def make_batch(method, batch_size, img_size, device, seed):
     import torch
+
     from benchmarks.pairs import METHODS
     g = torch.Generator().manual_seed(seed)
     views = []
@@ -180,8 +181,9 @@ def build_pair(method, args):
     ``to_our_scale``."""
     import torch
     from mmengine.optim import OptimWrapper
-    from benchmarks.pairs import (BACKBONES, METHODS, PRESETS,
-                                  copy_parameters, make_optimizer)
+
+    from benchmarks.pairs import (BACKBONES, METHODS, PRESETS, copy_parameters,
+                                  make_optimizer)
     from ssl_plugins.registry import MODELS
     spec = METHODS[method]
     backbone, channels, _ = BACKBONES[args.arch]
@@ -223,6 +225,7 @@ def build_pair(method, args):
 def bench_train(method, args):
     import torch
     from mmengine.logging import MessageHub
+
     from benchmarks.pairs import METHODS
     from ssl_plugins.functional.ema import cosine_momentum
     models, to_our_scale = build_pair(method, args)
@@ -303,8 +306,9 @@ def pipelines():
     v1, v2 = _photometric(1.0, 0.0), _photometric(0.1, 0.2)
 
     def rrc(size, scale, backend):
-        return [dict(type='RandomResizedCrop', scale=size, crop_ratio_range=scale,
-                     interpolation='bicubic', backend=backend),
+        return [dict(type='RandomResizedCrop', scale=size,
+                     crop_ratio_range=scale, interpolation='bicubic',
+                     backend=backend),
                 dict(type='RandomFlip', prob=0.5)]
 
     out = {}
@@ -336,6 +340,7 @@ def bench_pipeline(args):
     import cv2
     import numpy as np
     from mmengine.dataset import Compose
+
     from ssl_plugins.registry import TRANSFORMS  # noqa: F401 (scope)
     rng = np.random.default_rng(args.seed)
     h, w = args.pipeline_img
@@ -377,6 +382,7 @@ def batched_photometric_seconds(name, args, batch=16):
     for the views of one pipeline scenario (on CUDA: the host time spent
     launching them)."""
     import torch
+
     from ssl_plugins.models.data_preprocessors import BatchedPhotometricAugment
     if name.startswith('2x224 '):
         views = [(224, dict(blur_prob=1.0, solarize_prob=0.0)),
@@ -403,6 +409,7 @@ def bench_ema(args):
     import torch
     from mmengine.logging import MessageHub
     from mmpretrain.models.utils import CosineEMA
+
     from ssl_plugins.functional.ema import ema_update_
     from ssl_plugins.registry import MODELS
     online = MODELS.build(dict(type='mmpretrain.ResNet', depth=50)).to(
@@ -444,6 +451,7 @@ def bench_ema(args):
 # ------------------------------------------------------------------ main
 def environment(args):
     import platform
+
     import mmengine
     import mmpretrain
     import torch
@@ -484,8 +492,9 @@ def main(argv=None):
         os.execv(sys.executable, [sys.executable] + sys.argv)
     import torch
     torch.set_num_threads(args.threads)
-    from benchmarks.pairs import BACKBONES, METHODS, available
     from mmengine.registry import init_default_scope
+
+    from benchmarks.pairs import BACKBONES, METHODS, available
     init_default_scope('ssl_plugins')
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('WARNING')  # init_weights logs
@@ -585,7 +594,8 @@ def write_markdown(path, results, argv=None):
     if 'pipeline' in results:
         lines += ['Data pipeline, CPU time per sample (ratio to mmpretrain\'s '
                   'pipeline as its configs write it):', '',
-                  '| views | pipeline | ms/sample | ratio |', '|---|---|---|---|']
+                  '| views | pipeline | ms/sample | ratio |',
+                  '|---|---|---|---|']
         for name, rows in results['pipeline'].items():
             for k, v in rows.items():
                 lines.append(f'| {name} | {k} | {v["ms_per_sample"]:.2f} | '
@@ -593,7 +603,8 @@ def write_markdown(path, results, argv=None):
         lines.append('')
     if 'ema' in results:
         lines += ['EMA update of a ResNet-50 target (median):', '',
-                  '| implementation | ms | ratio to the loop |', '|---|---|---|']
+                  '| implementation | ms | ratio to the loop |',
+                  '|---|---|---|']
         for k, v in results['ema'].items():
             lines.append(f'| {k} | {v["median_ms"]:.2f} | '
                          f'{v["ratio_to_loop"]:.2f} |')

@@ -23,8 +23,8 @@ _SCOPE = 'ssl_plugins'
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:
-    return Registry(
-        name, parent=parent, scope=_SCOPE, locations=[f'ssl_plugins.{location}'])
+    return Registry(name, parent=parent, scope=_SCOPE,
+                    locations=[f'ssl_plugins.{location}'])
 
 
 _r = mmpretrain_registry

@@ -81,9 +81,10 @@ def train(config: str, work_dir: str, *cfg_options: str,
 
 
 def read_scalars(work_dir: str, key: str = 'loss') -> list:
-    """Values of ``key`` in the run's ``vis_data/scalars.json`` (train only)."""
-    import json
+    """Values of ``key`` in the run's ``vis_data/scalars.json`` (train
+    only)."""
     import glob
+    import json
     paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                       'scalars.json')))
     values = []

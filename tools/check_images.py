@@ -23,8 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from ssl_plugins.datasets.transforms.loading import \
-    find_image_problem  # noqa: E402
+from ssl_plugins.datasets.transforms.loading import find_image_problem
 
 #: the default extensions of mmpretrain's CustomDataset
 EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',

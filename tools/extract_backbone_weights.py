@@ -3,11 +3,14 @@
 Examples::
 
     # online backbone, mmpretrain keys (ResNet / VisionTransformer as built)
-    python tools/extract_backbone_weights.py work_dirs/byol/epoch_300.pth byol_r50.pth
+    python tools/extract_backbone_weights.py \\
+        work_dirs/byol/epoch_300.pth byol_r50.pth
     # DINO's published weights are the teacher's
-    python tools/extract_backbone_weights.py dino.pth dino_vits16.pth --source teacher
+    python tools/extract_backbone_weights.py dino.pth dino_vits16.pth \\
+        --source teacher
     # torchvision resnet50 (fc left out: set model.fc = nn.Identity())
-    python tools/extract_backbone_weights.py byol.pth byol_tv.pth --format torchvision
+    python tools/extract_backbone_weights.py byol.pth byol_tv.pth \\
+        --format torchvision
 
 ``--format torchvision`` refuses a backbone that is not one of torchvision's
 ``resnet*`` (a CIFAR stem as in ``ResNet_CIFAR`` / ``ResNet10_CIFAR``, other
@@ -30,9 +33,10 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from ssl_plugins.compat import UnsafeCheckpointError  # noqa: E402
-from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
-    SOURCE_PREFIXES, export_backbone, load_checkpoint_file)
+from ssl_plugins.compat import UnsafeCheckpointError
+from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
+                                                    export_backbone,
+                                                    load_checkpoint_file)
 
 
 def parse_args(argv=None):

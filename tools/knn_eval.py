@@ -29,14 +29,14 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import torch  # noqa: E402
+import torch
 
-import ssl_plugins  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+import ssl_plugins  # noqa: F401  isort: skip (upstream fixes first)
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 
-from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
-    SOURCE_PREFIXES, load_backbone_weights)
+from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
+                                                    load_backbone_weights)
 
 SOURCES = SOURCE_PREFIXES  # source -> checkpoint key prefixes
 
@@ -45,8 +45,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='pretraining config (with knn_eval)')
     parser.add_argument('checkpoint', nargs='?',
-                        help='checkpoint; omit with --random-init / --raw-pixels '
-                        'only')
+                        help='checkpoint; omit with --random-init / '
+                        '--raw-pixels only')
     parser.add_argument('--source', choices=sorted(SOURCES), nargs='+',
                         default=['online'],
                         help='backbone(s) of the checkpoint to evaluate: '
@@ -86,8 +86,9 @@ def load_backbone(backbone, checkpoint, source='online'):
 
 
 def build_backbone(cfg, seed=0):
-    from ssl_plugins.registry import MODELS
     from mmengine.logging import MMLogger
+
+    from ssl_plugins.registry import MODELS
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
     logger = MMLogger.get_current_instance()
@@ -108,7 +109,7 @@ def eval_splits(cfg, val=0):
     try:
         return probe_splits(cfg.knn_eval, val)
     except ValueError as err:
-        raise SystemExit(f'--val: {err}')
+        raise SystemExit(f'--val {val}: {err}')
 
 
 def probe(feats, ks, temperature, linear):

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Evaluate a checkpoint with a config's test loop (e.g. linear-eval models)."""
+"""Evaluate a checkpoint with a config's test loop (e.g. linear-eval
+models)."""
 import argparse
 import os
 import os.path as osp
@@ -7,9 +8,9 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import ssl_plugins  # noqa: F401  isort: skip (upstream fixes first)
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
 
 
 def parse_args(argv=None):

@@ -8,17 +8,16 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import ssl_plugins  # noqa: F401  isort: skip (upstream fixes first)
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
 
-from ssl_plugins.compat.config_variables import (  # noqa: E402
-    explain, stale_variable_overrides)
-from ssl_plugins.engine.checkpoint_io import (  # noqa: E402
-    find_resume_checkpoint, verify_checkpoint)
-from ssl_plugins.engine.hooks.heartbeat_hook import (  # noqa: E402
-    explain_collective_timeout)
+from ssl_plugins.compat.config_variables import (explain,
+                                                 stale_variable_overrides)
+from ssl_plugins.engine.checkpoint_io import (find_resume_checkpoint,
+                                              verify_checkpoint)
+from ssl_plugins.engine.hooks.heartbeat_hook import explain_collective_timeout
 
 
 def parse_args(argv=None):

@@ -19,14 +19,14 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config, DictAction
 
-import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
-from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
-    SOURCE_PREFIXES, load_backbone_weights)
+import ssl_plugins  # noqa: F401  (applies the upstream fixes)
+from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
+                                                    load_backbone_weights)
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -127,6 +127,7 @@ def build_vit(cfg, checkpoint, source, device):
             :func:`require_vit`); raised before the checkpoint is read.
     """
     from mmengine.registry import init_default_scope
+
     from ssl_plugins.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
     backbone_cfg = cfg.model.get('backbone', None)
@@ -188,8 +189,8 @@ def overlay(rgb, heat, cmap='inferno', alpha=0.6):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmengine.utils import ProgressBar
     import matplotlib
+    from mmengine.utils import ProgressBar
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 

@@ -3,7 +3,8 @@
 # images, k=20 and 200, T=0.07), so `tools/analysis/plot_curves.py` can draw
 # loss and kNN curves.
 _base_ = [
-    './byol_resnet10-w16-s2-out256-mlp1024_1xb256-coslr-10e-bf16_fashion-mnist.py'
+    './byol_resnet10-w16-s2-out256-mlp1024_1xb256-coslr-10e-bf16_'
+    'fashion-mnist.py'
 ]
 
 custom_hooks = [

@@ -1,4 +1,5 @@
-"""Fixes for known upstream defects, applied once when ``ssl_plugins`` is imported.
+"""Fixes for known upstream defects, applied once when ``ssl_plugins`` is
+imported.
 
 - :mod:`.safe_load`: torch>=2.6 loads with ``weights_only=True`` by default and
   mmengine 0.10.7 cannot resume from its own checkpoints; we load every local
@@ -45,8 +46,8 @@ from .matplotlib_adjust_bbox import patch_adjust_bbox_renderer
 from .numpy2_hue import patch_adjust_hue
 from .package_lookup import patch_package_lookups
 from .per_param_clip_grad import patch_per_param_clip_grad
-from .safe_load import (UnsafeCheckpointError, patch_mmengine_checkpoint_loader,
-                        safe_torch_load)
+from .safe_load import (UnsafeCheckpointError,
+                        patch_mmengine_checkpoint_loader, safe_torch_load)
 from .scoped_functions import patch_scoped_dataloader_functions
 from .small_epoch_schedulers import patch_small_epoch_schedulers
 

@@ -20,7 +20,8 @@ _ARGUMENTS = ('max_norm', 'eps')
 
 
 def patch_per_param_clip_grad() -> None:
-    """Teach ``mmengine.optim.OptimWrapper`` ``clip_grad`` type ``'per_param'``.
+    """Teach ``mmengine.optim.OptimWrapper`` ``clip_grad`` type
+    ``'per_param'``.
 
     Idempotent. The wrapped ``__init__`` has mmengine's signature.
 

@@ -96,7 +96,8 @@ def safe_torch_load(path: str, map_location=None) -> Any:
     Raises:
         FileNotFoundError: ``path`` does not exist.
         UnsafeCheckpointError: the file needs a global that is not
-            allow-listed and is not trusted through ``SSL_PLUGINS_TRUSTED_CHECKPOINTS``.
+            allow-listed and is not trusted through
+            ``SSL_PLUGINS_TRUSTED_CHECKPOINTS``.
         RuntimeError: the file is not a readable torch checkpoint (truncated,
             corrupt); the message names the file.
     """
@@ -107,10 +108,12 @@ def safe_torch_load(path: str, map_location=None) -> Any:
 
 
 def _load(path: str, map_location) -> Any:
-    """``torch.load`` with the allow-list; errors as in :func:`safe_torch_load`."""
+    """``torch.load`` with the allow-list; errors as in
+    :func:`safe_torch_load`."""
     try:
         with torch.serialization.safe_globals(_allowed_globals()):
-            return torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location,
+                              weights_only=True)
     except pickle.UnpicklingError as err:
         if not _is_trusted(path):
             raise UnsafeCheckpointError(
@@ -132,8 +135,9 @@ def _load(path: str, map_location) -> Any:
 def patch_mmengine_checkpoint_loader() -> None:
     """Make mmengine load local checkpoints through :func:`safe_torch_load`.
 
-    Covers ``load_from``, ``--resume`` and ``init_cfg=dict(type='Pretrained')``,
-    which all go through ``CheckpointLoader``'s local-path scheme.
+    Covers ``load_from``, ``--resume`` and
+    ``init_cfg=dict(type='Pretrained')``, which all go through
+    ``CheckpointLoader``'s local-path scheme.
     """
     from mmengine.runner import checkpoint as mm_ckpt
 

@@ -6,7 +6,6 @@ from typing import Any, Dict, Optional, Set, Union
 from mmengine.logging import print_log
 
 from ssl_plugins.registry import DATASETS
-
 from .transforms.loading import BadImageError, LoadImageFromFileChecked
 
 

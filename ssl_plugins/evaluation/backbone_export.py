@@ -121,9 +121,9 @@ def backbone_state_dict(
         prefixes (dict, optional): Replaces :data:`SOURCE_PREFIXES`.
 
     Returns:
-        OrderedDict[str, torch.Tensor]: Backbone-relative keys (``conv1.weight``
-        ...), tensors cloned and contiguous so that saving them writes only
-        the backbone.
+        OrderedDict[str, torch.Tensor]: Backbone-relative keys
+        (``conv1.weight`` ...), tensors cloned and contiguous so that saving
+        them writes only the backbone.
 
     Raises:
         KeyError: Unknown source, or none of its prefixes is present (the
@@ -140,8 +140,7 @@ def backbone_state_dict(
         if picked:
             return picked
     # imported here: ssl_plugins.models pulls in mmpretrain's models
-    from ssl_plugins.models.utils.pretrained_init import \
-        summarize_key_prefixes
+    from ssl_plugins.models.utils.pretrained_init import summarize_key_prefixes
     raise KeyError(
         f'no {source!r} backbone in this checkpoint: none of the prefixes '
         f'{list(table[source])} is present. It holds: '
@@ -417,8 +416,8 @@ def mmpretrain_resnet_to_torchvision(
     _check_plain_resnet(list(state_dict), 'mmpretrain -> torchvision')
     out = OrderedDict()
     for key, value in state_dict.items():
-        if not key.startswith(
-            ('conv1.', 'bn1.', 'layer1.', 'layer2.', 'layer3.', 'layer4.')):
+        if not key.startswith(('conv1.', 'bn1.', 'layer1.', 'layer2.',
+                               'layer3.', 'layer4.')):
             raise ValueError(f'mmpretrain -> torchvision: unexpected key '
                              f'{key!r} for a torchvision ResNet')
         out[key] = value

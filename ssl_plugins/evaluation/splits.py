@@ -28,8 +28,8 @@ def probe_splits(knn_cfg: dict, val: int = 0,
     if val:
         full = DATASETS.build(dict(knn_cfg['train']))
         if not 0 < val < len(full):
-            raise ValueError(f'val={val}: the train split has {len(full)} '
-                             'images; give 0 < val < that')
+            raise ValueError(f'the train split has {len(full)} images; '
+                             f'give 0 < val < {len(full)} (got {val})')
         cut = len(full) - val
         bank = list(range(cut))[:train_limit]
         query = list(range(cut, len(full)))[:test_limit]

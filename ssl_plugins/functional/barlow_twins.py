@@ -1,9 +1,10 @@
-"""Barlow Twins loss over the global batch (Zbontar et al. 2021, eq. 1 and official code).
+"""Barlow Twins loss over the global batch (Zbontar et al. 2021, eq. 1 and
+official code).
 
 The official code (facebookresearch/barlowtwins, ``main.py``) normalises each
-embedding dimension with a ``BatchNorm1d(affine=False)`` made synchronous across
-GPUs, computes ``c = bn(z1).T @ bn(z2) / batch_size`` with the *global* batch
-size, sums ``c`` over the GPUs and uses ``lambd = 0.0051``.
+embedding dimension with a ``BatchNorm1d(affine=False)`` made synchronous
+across GPUs, computes ``c = bn(z1).T @ bn(z2) / batch_size`` with the *global*
+batch size, sums ``c`` over the GPUs and uses ``lambd = 0.0051``.
 
 Here the batch statistics and ``C`` are summed with autograd-aware collectives
 (:mod:`.distributed`), so that W processes holding N/W samples each give the
@@ -14,6 +15,8 @@ as one process holding the N samples. (The official code's in-place
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from .distributed import all_reduce_sum_no_grad, all_reduce_sum_with_grad
@@ -23,7 +26,8 @@ __all__ = [
     'barlow_twins_loss'
 ]
 
-#: Weight of the redundancy-reduction term (official code's default ``--lambd``).
+#: Weight of the redundancy-reduction term (official code's default
+#: ``--lambd``).
 BARLOW_TWINS_LAMBDA = 0.0051
 
 
@@ -36,8 +40,9 @@ def global_batch_size(x: torch.Tensor) -> int:
 
 def global_batch_norm(x: torch.Tensor,
                       eps: float = 1e-5,
-                      n: int | None = None) -> torch.Tensor:
-    """Standardise every feature with the mean and biased variance of the global batch.
+                      n: Optional[int] = None) -> torch.Tensor:
+    """Standardise every feature with the mean and biased variance of the
+    global batch.
 
     Equals ``nn.BatchNorm1d(d, affine=False, eps=eps)`` in training mode (or
     ``SyncBatchNorm`` across ranks) applied to the concatenation of all ranks'
@@ -54,13 +59,13 @@ def global_batch_norm(x: torch.Tensor,
     """
     if x.dim() != 2:
         raise ValueError(
-            f'global_batch_norm expects (batch, dim) embeddings, got shape {tuple(x.shape)}'
-        )
+            'global_batch_norm expects (batch, dim) embeddings, got shape '
+            f'{tuple(x.shape)}')
     n = global_batch_size(x) if n is None else n
     if n < 2:
         raise ValueError(
-            f'global_batch_norm needs at least 2 samples in the global batch, got {n}'
-        )
+            'global_batch_norm needs at least 2 samples in the global batch, '
+            f'got {n}')
     mean = all_reduce_sum_with_grad(x.sum(dim=0)) / n
     centred = x - mean
     var = all_reduce_sum_with_grad(centred.pow(2).sum(dim=0)) / n
@@ -69,12 +74,13 @@ def global_batch_norm(x: torch.Tensor,
 
 def cross_correlation(z1: torch.Tensor,
                       z2: torch.Tensor,
-                      n: int | None = None) -> torch.Tensor:
+                      n: Optional[int] = None) -> torch.Tensor:
     """``C = z1^T z2 / N`` summed over ranks, with ``N`` the global batch size.
 
     Args:
         z1: ``(n_local, d)`` (already normalised) embeddings of view 1.
-        z2: ``(n_local, d)`` embeddings of view 2, same samples in the same order.
+        z2: ``(n_local, d)`` embeddings of view 2, same samples in the same
+            order.
         n: the global batch size if already known (saves a collective).
 
     Returns:
@@ -95,7 +101,8 @@ def barlow_twins_loss(z1: torch.Tensor,
     r"""Barlow Twins loss of two views' embeddings over the global batch.
 
     .. math::
-        \mathcal{L} = \sum_i (1 - C_{ii})^2 + \lambda \sum_i \sum_{j \ne i} C_{ij}^2,
+        \mathcal{L} = \sum_i (1 - C_{ii})^2
+            + \lambda \sum_i \sum_{j \ne i} C_{ij}^2,
         \qquad C = \frac{1}{N} \mathrm{BN}(z_1)^\top \mathrm{BN}(z_2)
 
     with BN the per-feature standardisation over the global batch of N samples
@@ -117,8 +124,8 @@ def barlow_twins_loss(z1: torch.Tensor,
     """
     if z1.shape != z2.shape or z1.dim() != 2:
         raise ValueError(
-            'barlow_twins_loss expects two (batch, dim) tensors of equal shape, '
-            f'got {tuple(z1.shape)} and {tuple(z2.shape)}')
+            'barlow_twins_loss expects two (batch, dim) tensors of equal '
+            f'shape, got {tuple(z1.shape)} and {tuple(z2.shape)}')
     # float32 at least: C sums N products per entry. AMP inputs may be
     # fp16/bf16, and under autocast the matmul would be cast down again.
     with torch.autocast(device_type=z1.device.type, enabled=False):

@@ -8,13 +8,15 @@ The student sees all crops (2 global + local ones), the teacher only the 2
 global crops. For every pair (teacher global view ``i``, student view ``v``)
 with ``v != i``::
 
-    P_t = softmax((g_t(x_i) - c) / tau_t)          # centred, sharpened, no grad
+    P_t = softmax((g_t(x_i) - c) / tau_t)    # centred, sharpened, no grad
     H   = - sum_k P_t[k] * log_softmax(g_s(x_v) / tau_s)[k]
 
 and the loss is ``H`` averaged over samples and over the valid pairs. The
 centre follows ``c <- m c + (1 - m) mean_batch(g_t(x))`` (m = 0.9), the mean
 taken over the *global* batch (all ranks).
 """
+from typing import Tuple
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -86,7 +88,7 @@ def dino_loss(student_out: torch.Tensor,
     return ce.masked_fill(same_view, 0).sum() / num_pairs
 
 
-def _all_reduce_sum(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+def _all_reduce_sum(x: torch.Tensor) -> Tuple[torch.Tensor, int]:
     """Sum ``x`` over ranks (no-op without an initialised process group)."""
     if dist.is_available() and dist.is_initialized():
         x = x.clone()

@@ -1,4 +1,5 @@
-"""Autograd-aware collectives, no-ops when ``torch.distributed`` is not initialised.
+"""Autograd-aware collectives, no-ops when ``torch.distributed`` is not
+initialised.
 
 Gradient convention (the one DDP assumes). Under DDP every rank backpropagates
 its own loss ``L_r`` and DDP *averages* the parameter gradients, i.e. training
@@ -18,6 +19,8 @@ Only ``all_reduce`` is used (in forward and backward), so everything works on
 gloo (CPU), which has no ``reduce_scatter``.
 """
 from __future__ import annotations
+
+from typing import Union
 
 import torch
 import torch.distributed as dist
@@ -72,7 +75,8 @@ class _AllReduceSum(torch.autograd.Function):
 
 
 class _AllGather(torch.autograd.Function):
-    """y = cat_r x_r (dim 0) on every rank; dL/dx_r = (sum_r' dL_r'/dy)[slice r]."""
+    """y = cat_r x_r (dim 0) on every rank;
+    dL/dx_r = (sum_r' dL_r'/dy)[slice r]."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +127,8 @@ def all_reduce_sum_with_grad(x: torch.Tensor,
 
 
 def all_gather_with_grad(x: torch.Tensor) -> torch.Tensor:
-    """Concatenation along dim 0 of ``x`` from all ranks, in rank order, differentiable.
+    """Concatenation along dim 0 of ``x`` from all ranks, in rank order,
+    differentiable.
 
     Local batch sizes may differ between ranks (trailing dims must agree).
 
@@ -140,7 +145,8 @@ def all_gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def all_reduce_sum_no_grad(x: torch.Tensor) -> torch.Tensor:
-    """Sum of ``x`` over all ranks as a new tensor, outside autograd (counts, statistics)."""
+    """Sum of ``x`` over all ranks as a new tensor, outside autograd
+    (counts, statistics)."""
     if get_world_size() == 1:
         return x.clone()
     y = x.detach().clone()
@@ -150,7 +156,7 @@ def all_reduce_sum_no_grad(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def global_batch_weight(local_count: int,
-                        device=None) -> torch.Tensor | float:
+                        device=None) -> Union[torch.Tensor, float]:
     """``n_r * W / sum_r n_r``: the factor that turns this rank's per-sample
     mean into its share of the global-batch mean under DDP.
 

@@ -1,10 +1,12 @@
-"""One LARS step as in the official Barlow Twins code (facebookresearch/barlowtwins ``main.py``).
+"""One LARS step as in the official Barlow Twins code
+(facebookresearch/barlowtwins ``main.py``).
 
 For every parameter ``w`` with gradient ``g`` (You et al. 2017, with the
 official code's choices):
 
-    u = g + wd * w                                  (weight decay, unless excluded)
-    u = u * eta * ||w|| / ||u||                     (trust ratio; 1 if a norm is 0; unless excluded)
+    u = g + wd * w                 (weight decay, unless excluded)
+    u = u * eta * ||w|| / ||u||    (trust ratio; 1 if a norm is 0;
+                                    unless excluded)
     mu = momentum * mu + u ;  w = w - lr * mu
 
 Biases and BatchNorm parameters are excluded from both the weight decay and the

@@ -138,7 +138,8 @@ def sample_photometric_params(
         blur_sigma: Tuple[float, float] = (0.1, 2.0),
         solarize_prob: float = 0.0,
         device=None,
-        generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+        generator: Optional[torch.Generator] = None
+) -> Dict[str, torch.Tensor]:
     """Draw one set of parameters per sample (BYOL's view-1 defaults).
 
     Returns a dict of ``(n,)`` tensors: ``jitter`` / ``grayscale`` / ``blur`` /

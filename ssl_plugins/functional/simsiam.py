@@ -18,7 +18,9 @@ __all__ = [
 
 def negative_cosine_similarity(p: torch.Tensor,
                                z: torch.Tensor) -> torch.Tensor:
-    r"""The paper's :math:`\mathcal{D}(p, z) = -\frac{p}{\|p\|_2} \cdot \frac{z}{\|z\|_2}`, averaged over the batch.
+    r"""The paper's
+    :math:`\mathcal{D}(p, z) = -\frac{p}{\|p\|_2} \cdot \frac{z}{\|z\|_2}`,
+    averaged over the batch.
 
     ``z`` is detached here (the stop-gradient is part of D in Algorithm 1).
 
@@ -31,8 +33,8 @@ def negative_cosine_similarity(p: torch.Tensor,
     """
     if p.shape != z.shape or p.dim() != 2:
         raise ValueError(
-            'negative_cosine_similarity expects two (batch, dim) tensors of equal shape, '
-            f'got {tuple(p.shape)} and {tuple(z.shape)}')
+            'negative_cosine_similarity expects two (batch, dim) tensors of '
+            f'equal shape, got {tuple(p.shape)} and {tuple(z.shape)}')
     if p.dtype in (torch.float16, torch.bfloat16):  # fp32 under autocast
         p, z = p.float(), z.float()
     return -F.cosine_similarity(p, z.detach(), dim=1).mean()
@@ -43,9 +45,11 @@ def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor,
     r"""Symmetrised SimSiam loss (paper eq. 2, stop-gradient on ``z``).
 
     .. math::
-        \mathcal{L} = \tfrac12 \mathcal{D}(p_1, \mathrm{sg}(z_2)) + \tfrac12 \mathcal{D}(p_2, \mathrm{sg}(z_1))
+        \mathcal{L} = \tfrac12 \mathcal{D}(p_1, \mathrm{sg}(z_2))
+            + \tfrac12 \mathcal{D}(p_2, \mathrm{sg}(z_1))
 
-    Its minimum is -1 (the value logged by the official code and the paper's plots).
+    Its minimum is -1 (the value logged by the official code and the paper's
+    plots).
 
     Args:
         p1: ``(n, d)`` predictor output of view 1.

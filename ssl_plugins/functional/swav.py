@@ -1,7 +1,7 @@
 """SwAV swapped-prediction loss (Caron et al. 2020)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from .sinkhorn import sinkhorn_knopp
 
 
-def swav_loss(scores: Sequence[torch.Tensor] | torch.Tensor,
+def swav_loss(scores: Union[Sequence[torch.Tensor], torch.Tensor],
               crops_for_assign: Sequence[int] = (0, 1),
               temperature: float = 0.1,
               epsilon: float = 0.05,

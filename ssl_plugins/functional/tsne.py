@@ -11,7 +11,8 @@ scikit-learn's defaults):
   found by bisection so that each row's entropy is ``log(perplexity)``;
   joint ``P = (P_{cond} + P_{cond}^T) / 2N``;
 * Student-t similarities in the map ``q_ij ∝ (1 + ||y_i - y_j||²)^{-1}``;
-* gradient ``∂C/∂y_i = 4 Σ_j (p_ij - q_ij)(y_i - y_j)(1 + ||y_i - y_j||²)^{-1}``
+* gradient
+  ``∂C/∂y_i = 4 Σ_j (p_ij - q_ij)(y_i - y_j)(1 + ||y_i - y_j||²)^{-1}``
   with early exaggeration 12 for 250 iterations, momentum 0.5 then 0.8,
   learning rate ``max(N / 12 / 4, 50)`` (scikit-learn's ``'auto'``) and the
   delta-bar-delta gains (+0.2 / x0.8, floor 0.01) of the reference code.

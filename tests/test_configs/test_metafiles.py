@@ -1,4 +1,5 @@
-"""Each method's metafile.yml lists exactly its configs, with sourced results."""
+"""Each method's metafile.yml lists exactly its configs, with sourced
+results."""
 import glob
 import os.path as osp
 
@@ -26,7 +27,8 @@ def test_metafile_lists_every_config(method):
         assert model['In Collection'] == collection['Name']
         assert model['Name'] == osp.basename(model['Config'])[:-3]
         for result in model['Results'] or []:
-            # a number without the command and machine behind it is not a result
+            # a number without the command and machine behind it is not a
+            # result
             assert result['Command'] and result['Machine'] and result['Date']
             knn = result['Metrics']['kNN Top 1 (k=20)']
             assert 0 < knn <= 100

@@ -1,9 +1,9 @@
-"""The paper configs of SimSiam and Barlow Twins build, with the paper's sizes and schedules."""
+"""The paper configs of SimSiam and Barlow Twins build, with the paper's
+sizes and schedules."""
 import math
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from torch import nn
@@ -46,9 +46,11 @@ def test_simsiam_paper_config():
                                                                (512, 2048)]
     assert isinstance(model.neck.mlp[-1],
                       nn.SyncBatchNorm) and not model.neck.mlp[-1].affine
-    assert cfg.train_dataloader.batch_size * 8 == 256 and cfg.optim_wrapper.optimizer.lr == 0.05
-    assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4 and cfg.optim_wrapper.optimizer.momentum == 0.9
-    assert cfg.train_cfg.max_epochs == 100 and cfg.auto_scale_lr.base_batch_size == 256
+    optimizer = cfg.optim_wrapper.optimizer
+    assert cfg.train_dataloader.batch_size * 8 == 256 and optimizer.lr == 0.05
+    assert optimizer.weight_decay == 1e-4 and optimizer.momentum == 0.9
+    assert cfg.train_cfg.max_epochs == 100
+    assert cfg.auto_scale_lr.base_batch_size == 256
     assert any(h.type == 'FixedLrHook' for h in cfg.custom_hooks)
     groups = build_optim_wrapper(model,
                                  cfg.optim_wrapper).optimizer.param_groups
@@ -63,9 +65,10 @@ def test_barlow_twins_paper_config_and_schedule():
     assert [(m.in_features, m.out_features) for m in proj] == [(2048, 8192),
                                                                (8192, 8192),
                                                                (8192, 8192)]
-    assert all(m.bias is None for m in proj)
+    assert [m.bias is None for m in proj] == [True] * 3
     assert model.head.lambd == 0.0051
-    assert cfg.train_dataloader.batch_size * 8 == 2048 and cfg.auto_scale_lr.base_batch_size == 2048
+    assert cfg.train_dataloader.batch_size * 8 == 2048
+    assert cfg.auto_scale_lr.base_batch_size == 2048
     ow = build_optim_wrapper(model, cfg.optim_wrapper)
     weights, biases_norms = ow.optimizer.param_groups
     assert weights['lr'] == pytest.approx(
@@ -73,14 +76,16 @@ def test_barlow_twins_paper_config_and_schedule():
     assert biases_norms['lr'] == pytest.approx(
         0.0048 * 2048 / 256) and biases_norms['weight_decay'] == 0
     assert biases_norms['lars_exclude'] and not weights['lars_exclude']
-    # 10 warm-up epochs, then cosine to 0.001 x base, both groups (official adjust_learning_rate).
+    # 10 warm-up epochs, then cosine to 0.001 x base, both groups (official
+    # adjust_learning_rate).
     epoch_length = 4
     lrs = _lrs_over_schedule(cfg, ow, epoch_length, cfg.train_cfg.max_epochs)
     for group, base in enumerate((1.6, 0.0384)):
         curve = [lr[group] for lr in lrs]
         warm = 10 * epoch_length
         assert curve[0] == pytest.approx(1.6e-4 * base)
-        assert all(a < b for a, b in zip(curve[:warm - 1], curve[1:warm]))
+        assert [a < b for a, b in zip(curve[:warm - 1], curve[1:warm])
+                ] == [True] * (warm - 1)
         assert curve[warm] == pytest.approx(base)
         mid = warm + (len(curve) - warm) // 2
         assert curve[mid] == pytest.approx(

@@ -1,6 +1,4 @@
 """MultiCrop, the numpy-2 hue fix, and unlabelled image folders."""
-import os.path as osp
-
 import mmcv
 import numpy as np
 import pytest
@@ -84,4 +82,5 @@ def test_unlabelled_image_folder(tmp_path):
                              with_label=False, pipeline=pipeline))
     assert len(ds) == 6
     batch = default_collate([ds[i] for i in range(4)])
-    assert [v.shape for v in batch['inputs']] == [torch.Size([4, 3, 16, 16])] * 2
+    assert [v.shape for v in batch['inputs']] == [
+        torch.Size([4, 3, 16, 16])] * 2

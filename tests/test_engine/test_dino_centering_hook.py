@@ -97,6 +97,7 @@ def _student_grads(model):
 
 def _rank_center(rank, world_size, state, splits):
     from torch.nn.parallel import DistributedDataParallel
+
     from ssl_plugins.utils import register_all_modules
     register_all_modules()
     model = tiny_vit_dino()

@@ -77,11 +77,12 @@ def test_dino_hooks_in_a_runner(fake_fmnist, tmp_path):
     runner.train()
 
     # teacher temperature: np.linspace(0.04, 0.07, 30)[epoch], per epoch
+    assert len(rec.temps) == 3 * 8
     for epoch in range(3):
         expected = 0.04 + 0.03 * epoch / 29
-        assert all(
-            math.isclose(t, expected)
-            for t in rec.temps[8 * epoch:8 * (epoch + 1)]), epoch
+        assert [math.isclose(t, expected)
+                for t in rec.temps[8 * epoch:8 * (epoch + 1)]
+                ] == [True] * 8, epoch
 
     # weight decay: cosine 0.04 -> 0.4 per iteration on weights, 0 on biases
     # and 1-d parameters (norms), as the official get_params_groups
@@ -113,6 +114,7 @@ def test_hooks_name_what_the_model_lacks():
     import types
 
     import pytest
+
     from ssl_plugins.engine.hooks import (FreezeLastLayerHook,
                                           TeacherTempWarmupHook)
     runner = types.SimpleNamespace(model=torch.nn.Linear(2, 2), epoch=0)
@@ -170,7 +172,7 @@ def test_freeze_last_layer_by_iterations():
         body_changed.append(not torch.equal(body0, model.body.weight))
     hook.after_train(runner)
     assert last_changed == [False, False, True, True]
-    assert all(body_changed)
+    assert body_changed == [True] * 4
 
 
 def test_teacher_temp_warmup_by_iterations():
@@ -189,4 +191,5 @@ def test_teacher_temp_warmup_by_iterations():
         runner.iter = it
         hook.before_train_iter(runner, it)
     expected = [0.04, 0.05, 0.06, 0.07, 0.07, 0.07]
+    assert len(temps) == len(expected), temps
     assert all(math.isclose(t, e) for t, e in zip(temps, expected)), temps

@@ -1,9 +1,9 @@
-"""FixedLrHook: SimSiam's predictor keeps its base lr while the rest follows the schedule."""
+"""FixedLrHook: SimSiam's predictor keeps its base lr while the rest follows
+the schedule."""
 import math
 from types import SimpleNamespace
 
 import pytest
-import torch
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
@@ -89,7 +89,8 @@ def test_without_the_hook_the_predictor_lr_decays():
 
 
 def test_fixed_value_survives_a_changed_initial_lr():
-    """Resuming restores ``fixed_lr`` with the optimizer state; it wins over initial_lr."""
+    """Resuming restores ``fixed_lr`` with the optimizer state; it wins over
+    initial_lr."""
     runner, _, pred, _ = _build()
     pred['fixed_lr'] = 0.02
     hook = FixedLrHook()

@@ -8,7 +8,8 @@ from mmengine.config import Config
 from helpers import REPO, run_distributed
 
 FMNIST_CFG = osp.join(
-    REPO, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
+    REPO, 'configs/byol/'
+    'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 class Recorder:

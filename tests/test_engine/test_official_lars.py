@@ -1,4 +1,5 @@
-"""Barlow Twins' LARS recipe: param groups (biases/BN excluded) and the optimizer step."""
+"""Barlow Twins' LARS recipe: param groups (biases/BN excluded) and the
+optimizer step."""
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -57,7 +58,9 @@ def test_step_adapts_weights_only():
     optimizer.step()
     for name, p in model.named_parameters():
         step = before[name] - p.detach()
-        if p.ndim > 1:  # first step, zero momentum: ||lr * eta ||w|| u/||u|| || = lr * eta * ||w||
+        # first step, zero momentum:
+        # ||lr * eta ||w|| u/||u|| || = lr * eta * ||w||
+        if p.ndim > 1:
             torch.testing.assert_close(step.norm(),
                                        1.6 * 0.001 * before[name].norm())
         else:  # plain SGD step at the small lr, no weight decay

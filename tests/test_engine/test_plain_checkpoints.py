@@ -27,7 +27,8 @@ from ssl_plugins.compat.plain_checkpoint import (TYPE_KEY, from_plain,
                                                  non_plain_paths, to_plain)
 from ssl_plugins.engine.hooks import PlainCheckpointHook, RNGStateHook
 
-CONFIG = 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
+CONFIG = ('configs/byol/'
+          'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def _plain_load(obj):

@@ -14,7 +14,8 @@ from ssl_plugins.engine.checkpoint_io import (find_resume_checkpoint,
                                               verify_checkpoint,
                                               write_checksum)
 
-CONFIG = 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
+CONFIG = ('configs/byol/'
+          'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def tiny(data_root, *extra):
@@ -139,7 +140,8 @@ def test_divergence_stops_before_a_bad_checkpoint(fake_fmnist, tmp_path):
     work = str(tmp_path / 'run')
     config = faulty_config(
         tmp_path, ", dict(type='InjectFaultHook', at_iter=6, lr=1e30)")
-    proc = run_train(config, work, *tiny(fake_fmnist, 'train_cfg.max_epochs=2'))
+    proc = run_train(config, work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=2'))
     assert proc.returncode != 0
     assert 'DivergenceGuardHook: iteration' in proc.stderr, proc.stderr[-2000:]
     ckpts = glob.glob(f'{work}/*.pth')
@@ -154,8 +156,9 @@ def test_checkpoint_hook_refuses_nonfinite_state(fake_fmnist, tmp_path):
     work = str(tmp_path / 'run')
     config = faulty_config(
         tmp_path, ", dict(type='InjectFaultHook', at_iter=3, value='nan')")
-    proc = run_train(config, work, *tiny(fake_fmnist, 'train_cfg.max_epochs=1',
-                                         'default_hooks.divergence_guard=None'))
+    proc = run_train(config, work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=1',
+                           'default_hooks.divergence_guard=None'))
     assert proc.returncode != 0
     assert 'CheckpointHook: not saving epoch_1.pth' in proc.stderr
     assert 'running_var' in proc.stderr
@@ -219,6 +222,7 @@ def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
     collective timeout, naming rank 1; the job ends well within the test's
     limit (without a timeout: 30 min)."""
     import time
+
     from helpers import free_port
     work = str(tmp_path / 'run')
     config = faulty_config(

@@ -6,9 +6,10 @@ import os.path as osp
 import pytest
 import torch
 
-from helpers import REPO, PYTHON, free_port, read_scalars, run_tool, train
+from helpers import PYTHON, REPO, free_port, read_scalars, run_tool, train
 
-CONFIG = 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py'
+CONFIG = ('configs/byol/'
+          'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def tiny(data_root, *extra):

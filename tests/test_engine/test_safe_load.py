@@ -1,5 +1,4 @@
 """The checkpoint-loading rule of ssl_plugins.compat.safe_load."""
-import os
 import os.path as osp
 
 import numpy as np

@@ -5,14 +5,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from helpers import run_distributed
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from swav_helpers import build_tiny_swav as build
 from torch import nn
 from torch.utils.data import Dataset
 
+from helpers import run_distributed
 from ssl_plugins.engine.hooks import FreezePrototypesHook, SwAVQueueHook
+from swav_helpers import build_tiny_swav as build
 
 
 class ToyMultiCrop(Dataset):
@@ -109,6 +109,7 @@ def test_queue_resplit_for_another_world_size():
 
 def _worker(rank, world):
     import torch.distributed as dist
+
     from swav_helpers import multicrop
     hook = SwAVQueueHook(length=8, start_epoch=0)
     model = build(feat_dim=8)

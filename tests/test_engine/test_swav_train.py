@@ -3,9 +3,9 @@ through tools/train.py with a loss starting near ln(K) and decreasing."""
 import math
 import os.path as osp
 
-from helpers import REPO, read_scalars, train
 from mmengine import Config
 
+from helpers import REPO, read_scalars, train
 from ssl_plugins.registry import HOOKS, MODELS
 
 IN1K = ('configs/swav/'
@@ -52,6 +52,7 @@ def test_two_process_training_with_frozen_prototypes_and_queue(
     prototypes frozen for 2 iterations, queue (32 per rank) from epoch 1;
     the checkpoint (written by rank 0 alone) holds both shares."""
     import torch
+
     from helpers import PYTHON, free_port, run_tool
 
     work_dir = str(tmp_path / 'swav2')

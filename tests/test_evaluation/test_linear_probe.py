@@ -164,7 +164,6 @@ def test_knn_eval_refuses_impossible_values_and_names_effective_k(
     assert 'effective k [64]' in capsys.readouterr().out
 
 
-
 def test_comparison_with_raw_pixels_says_which_probe_is_below():
     tool = _tool()
     raw = {20: {'top1': 84.6}, 'linear': 84.4}

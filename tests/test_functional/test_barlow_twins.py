@@ -1,10 +1,11 @@
-"""Barlow Twins loss: the paper's formula, and 2 gloo processes == 1 process (loss and gradients)."""
+"""Barlow Twins loss: the paper's formula, and 2 gloo processes == 1 process
+(loss and gradients)."""
 import pytest
 import torch
 import torch.nn as nn
-from helpers import run_distributed
 from torch.nn.parallel import DistributedDataParallel
 
+from helpers import run_distributed
 from ssl_plugins.functional.barlow_twins import (BARLOW_TWINS_LAMBDA,
                                                  barlow_twins_loss,
                                                  cross_correlation,
@@ -14,7 +15,8 @@ from ssl_plugins.functional.barlow_twins import (BARLOW_TWINS_LAMBDA,
 def reference_loss(z1: torch.Tensor,
                    z2: torch.Tensor,
                    lambd: float = 0.0051) -> torch.Tensor:
-    """Paper eq. 1 with explicit loops over (i, j); BN = standardise with the biased std."""
+    """Paper eq. 1 with explicit loops over (i, j); BN = standardise with the
+    biased std."""
     n, d = z1.shape
     a = (z1 - z1.mean(0)) / torch.sqrt(z1.var(0, unbiased=False) + 1e-5)
     b = (z2 - z2.mean(0)) / torch.sqrt(z2.var(0, unbiased=False) + 1e-5)
@@ -110,13 +112,15 @@ def _worker(rank: int, world_size: int, reference: tuple) -> bool:
         torch.testing.assert_close(loss.detach(), ref_loss)
         torch.testing.assert_close(layer.weight.grad, ref_w)
         torch.testing.assert_close(layer.bias.grad, ref_b)
-        # DDP's convention: each rank's local inputs get W x their share of the averaged objective.
+        # DDP's convention: each rank's local inputs get W x their share of
+        # the averaged objective.
         torch.testing.assert_close(a.grad, world_size * ref_x1[rows])
         torch.testing.assert_close(b.grad, world_size * ref_x2[rows])
     return True
 
 
 def test_two_gloo_processes_with_half_batches_match_one_process():
-    # The reference runs here, in a process without a process group (no collectives).
+    # The reference runs here, in a process without a process group (no
+    # collectives).
     reference = _single_process(*_setup())
     assert run_distributed(_worker, 2, (reference, )) == [True, True]

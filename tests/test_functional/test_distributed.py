@@ -1,4 +1,5 @@
-"""Autograd-aware collectives: values and gradients vs one process holding everything.
+"""Autograd-aware collectives: values and gradients vs one process holding
+everything.
 
 Gradient convention checked (DDP's): a loss identical on all W ranks, after
 averaging the ranks' gradients, has the single-process gradient; for a rank's
@@ -6,8 +7,8 @@ local input that means ``x_r.grad == W * (single-process grad of those rows)``.
 """
 import torch
 import torch.distributed as dist
-from helpers import run_distributed
 
+from helpers import run_distributed
 from ssl_plugins.functional.distributed import (all_gather_with_grad,
                                                 all_reduce_sum_no_grad,
                                                 all_reduce_sum_with_grad,
@@ -48,13 +49,15 @@ def _worker(rank: int, world_size: int, data: torch.Tensor,
     _objective(y).backward()
     torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
 
-    # Same result without the backward collective when every rank's downstream is the same.
+    # Same result without the backward collective when every rank's
+    # downstream is the same.
     x = parts[rank].clone().requires_grad_()
     _objective(all_reduce_sum_with_grad(
         x, replicated_downstream=True)).backward()
     torch.testing.assert_close(x.grad, world_size * ref[rank].grad)
 
-    # The peers' bug: an in-place all_reduce hidden from autograd gives 1/W of that gradient.
+    # The peers' bug: an in-place all_reduce hidden from autograd gives 1/W
+    # of that gradient.
     x = parts[rank].clone().requires_grad_()
     y = x * 1.0
     dist.all_reduce(y.data)

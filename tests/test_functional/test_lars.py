@@ -5,9 +5,12 @@ from ssl_plugins.functional.lars import lars_update_
 
 
 def reference_step(p, g, mu, lr, momentum, wd, eta, adapt):
-    """facebookresearch/barlowtwins LARS.step for one parameter (filters given by ``adapt``)."""
+    """facebookresearch/barlowtwins LARS.step for one parameter (filters
+    given by ``adapt``)."""
     dp = g.clone()
-    if adapt:  # the official filters exclude the same (1-D) params from wd and adaptation
+    # the official filters exclude the same (1-D) params from wd and
+    # adaptation
+    if adapt:
         dp = dp + wd * p
         p_norm, u_norm = p.norm(), dp.norm()
         q = eta * p_norm / u_norm if (p_norm > 0 and u_norm > 0) else 1.0
@@ -44,7 +47,8 @@ def test_matches_official_update_over_several_steps():
 
 
 def test_trust_ratio_makes_the_step_scale_free():
-    """With adaptation, scaling the gradient by 1000 does not change a momentum-free step."""
+    """With adaptation, scaling the gradient by 1000 does not change a
+    momentum-free step."""
     torch.manual_seed(0)
     w = torch.randn(8, 8, dtype=torch.float64)
     g = torch.randn(8, 8, dtype=torch.float64)

@@ -1,14 +1,18 @@
-"""SimSiam loss: the paper's formula (Algorithm 1), stop-gradient, range, collapse monitor."""
+"""SimSiam loss: the paper's formula (Algorithm 1), stop-gradient, range,
+collapse monitor."""
 import math
 
 import pytest
 import torch
 
-from ssl_plugins.functional.simsiam import negative_cosine_similarity, normalized_output_std, simsiam_loss
+from ssl_plugins.functional.simsiam import (negative_cosine_similarity,
+                                            normalized_output_std,
+                                            simsiam_loss)
 
 
 def reference_d(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """D(p, z) = -(p/||p||) . (z/||z||), averaged over the batch, written per sample."""
+    """D(p, z) = -(p/||p||) . (z/||z||), averaged over the batch, written per
+    sample."""
     values = [
         -(p[i] @ z[i]) / (p[i].norm() * z[i].norm()) for i in range(p.shape[0])
     ]
@@ -32,7 +36,8 @@ def test_stop_gradient_on_z_and_gradient_on_p():
                                   requires_grad=True) for _ in range(4))
     simsiam_loss(p1, p2, z1, z2).backward()
     assert z1.grad is None and z2.grad is None
-    # p1's gradient equals the reference's gradient with z2 treated as a constant.
+    # p1's gradient equals the reference's gradient with z2 treated as a
+    # constant.
     q1 = p1.detach().clone().requires_grad_()
     (reference_d(q1, z2.detach()) / 2).backward()
     torch.testing.assert_close(p1.grad, q1.grad)

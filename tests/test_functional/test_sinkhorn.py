@@ -4,8 +4,8 @@ equivalence, low-precision inputs."""
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import run_distributed
 
+from helpers import run_distributed
 from ssl_plugins.functional.sinkhorn import sinkhorn_knopp
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from helpers import run_distributed
 
+from helpers import run_distributed
 from ssl_plugins.functional.swav import swav_loss
 
 

@@ -1,4 +1,5 @@
-"""BatchedAugmentDataPreprocessor: per-group batched augmentation + normalisation."""
+"""BatchedAugmentDataPreprocessor: per-group batched augmentation +
+normalisation."""
 import pytest
 import torch
 
@@ -54,8 +55,8 @@ def test_channels_last_and_view_count_errors():
                             std=STD, channels_last=True,
                             view_augments=[dict(num_views=2)]))
     out = pre(_batch(), True)['inputs']
-    assert all(v.is_contiguous(memory_format=torch.channels_last)
-               for v in out)
+    assert [v.is_contiguous(memory_format=torch.channels_last)
+            for v in out] == [True, True]
     with pytest.raises(ValueError, match='describe 2 views'):
         pre(_batch(views=3), True)
     with pytest.raises(ValueError, match='solarize_prob'):
@@ -94,12 +95,14 @@ def test_unknown_augment_key_is_named():
 
 
 def test_batched_aug_config_builds_and_trains_a_step(fake_fmnist):
+    import os.path as osp
+
     from mmengine.config import Config
     from mmengine.dataset import default_collate
     from mmengine.optim import OptimWrapper
-    from ssl_plugins.registry import DATASETS
-    import os.path as osp
+
     from helpers import REPO
+    from ssl_plugins.registry import DATASETS
     cfg = Config.fromfile(osp.join(
         REPO, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_'
         'fashion-mnist_batched-aug.py'))

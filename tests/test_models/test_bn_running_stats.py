@@ -41,8 +41,8 @@ def test_frozen_running_stats_same_outputs_and_grads_no_update():
     # the plain module did update them, and the flag is restored
     assert not torch.equal(_stats(plain)['1.running_mean'],
                            before['1.running_mean'])
-    assert all(m.track_running_stats for m in frozen.modules()
-               if isinstance(m, nn.BatchNorm2d))
+    assert [m.track_running_stats for m in frozen.modules()
+            if isinstance(m, nn.BatchNorm2d)] == [True, True]
     frozen(x)
     torch.testing.assert_close(_stats(frozen)['1.running_mean'],
                                _stats(plain)['1.running_mean'])
@@ -53,8 +53,8 @@ def test_frozen_running_stats_restores_after_an_error():
     with pytest.raises(RuntimeError):
         with frozen_running_stats(net):
             net(torch.randn(2, 5, 8, 8))  # wrong channels
-    assert all(m.track_running_stats for m in net.modules()
-               if isinstance(m, nn.BatchNorm2d))
+    assert [m.track_running_stats for m in net.modules()
+            if isinstance(m, nn.BatchNorm2d)] == [True, True]
 
 
 def _backbone():

@@ -69,13 +69,15 @@ def test_teacher_changes_only_by_ema_and_gets_no_gradient():
     model.set_momentum(0.9)
     student = dict(backbone=model.backbone, neck=model.neck)
     teacher0 = params(model.teacher)
-    assert all(not p.requires_grad for p in model.teacher.parameters())
+    n = sum(len(params(m)) for m in student.values())  # teacher mirrors them
+    assert len(teacher0) == n > 0
+    assert [p.requires_grad for p in model.teacher.parameters()] == [False] * n
     optim = torch.optim.SGD(
         [p for n, p in model.named_parameters() if p.requires_grad], lr=0.5)
 
     loss = model.loss(views())['loss']
     loss.backward()
-    assert all(p.grad is None for p in model.teacher.parameters())
+    assert [p.grad is None for p in model.teacher.parameters()] == [True] * n
     # teacher == student at init, so the first EMA leaves it unchanged
     for p, p0 in zip(model.teacher.parameters(), teacher0):
         torch.testing.assert_close(p, p0)
@@ -195,7 +197,8 @@ def test_neck_formula_and_fixed_norm():
              hidden_channels=16,
              bottleneck_channels=8,
              norm_last_layer=False))
-    assert all(p.requires_grad for p in free.last_layer_parameters())
+    assert [p.requires_grad
+            for p in free.last_layer_parameters()] == [True, True]
     # 4-d maps are average-pooled; (N, C) features pass through
     torch.testing.assert_close(neck(x[:, :, None, None].expand(5, 12, 3, 3)),
                                neck(x))

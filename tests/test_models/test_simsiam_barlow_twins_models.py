@@ -1,4 +1,5 @@
-"""SimSiam and Barlow Twins models: structure as the papers, losses equal to the formulas on the outputs."""
+"""SimSiam and Barlow Twins models: structure as the papers, losses equal to
+the formulas on the outputs."""
 import torch
 from mmengine.optim import build_optim_wrapper
 from torch import nn
@@ -85,7 +86,8 @@ def test_simsiam_projector_and_predictor_layers_as_the_paper():
     kinds = [type(m).__name__ for m in layers]
     assert kinds == ['Linear', 'BatchNorm1d'
                      ] * 3  # BN on every layer, output included
-    assert all(m.bias is None for m in layers if isinstance(m, nn.Linear))
+    assert [m.bias is None for m in layers
+            if isinstance(m, nn.Linear)] == [True] * 3
     assert layers[-1].affine is False and layers[1].affine and layers[3].affine
     pred = _linears_and_norms(model.head.predictor)
     assert [type(m).__name__
@@ -129,4 +131,5 @@ def test_barlow_twins_projector_has_no_bias_and_ends_with_linear():
     ]
     assert [type(m).__name__ for m in layers
             ] == ['Linear', 'BatchNorm1d', 'Linear', 'BatchNorm1d', 'Linear']
-    assert all(m.bias is None for m in layers if isinstance(m, nn.Linear))
+    assert [m.bias is None for m in layers
+            if isinstance(m, nn.Linear)] == [True] * 3

@@ -6,15 +6,15 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from helpers import run_distributed
 from mmengine.model import BaseDataPreprocessor, MMDistributedDataParallel
 from mmengine.optim import OptimWrapper
-from swav_helpers import build_tiny_swav as build
-from swav_helpers import multicrop
 
+from helpers import run_distributed
 from ssl_plugins.engine.hooks import FreezePrototypesHook
 from ssl_plugins.functional.swav import swav_loss
 from ssl_plugins.models.algorithms import SwAV
+from swav_helpers import build_tiny_swav as build
+from swav_helpers import multicrop
 
 
 def test_one_backbone_call_per_resolution():

@@ -21,17 +21,20 @@ def _image(path, seed):
 def test_custom_folder_pretrain_then_knn(tmp_path):
     images, labelled = tmp_path / 'my_images', tmp_path / 'my_labelled'
     for i in range(8):  # nested folders, mixed formats: all are used
-        _image(str(images / f'part{i % 2}' / f'{i}.{"png" if i % 3 else "jpg"}'), i)
+        ext = 'png' if i % 3 else 'jpg'
+        _image(str(images / f'part{i % 2}' / f'{i}.{ext}'), i)
     for split, n in (('train', 3), ('val', 2)):
         for c in ('cat', 'dog'):
             for i in range(n):
-                _image(str(labelled / split / c / f'{i}.png'), hash((split, c, i)) % 1000)
+                _image(str(labelled / split / c / f'{i}.png'),
+                       hash((split, c, i)) % 1000)
     proc = run_tool([PYTHON, 'tools/check_images.py', str(images)])
     assert proc.returncode == 0
     work = str(tmp_path / 'work')
     run_tool([PYTHON, 'tools/train.py', CONFIG, '--work-dir', work,
               '--cfg-options', f'train_dataloader.dataset.data_root={images}',
-              'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+              'train_dataloader.batch_size=4',
+              'train_dataloader.num_workers=0',
               'train_dataloader.persistent_workers=False',
               'train_dataloader.pin_memory=False', 'train_cfg.max_epochs=1'])
     ckpt = osp.join(work, 'epoch_1.pth')

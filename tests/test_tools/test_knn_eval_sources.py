@@ -8,7 +8,8 @@ from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FMNIST_BYOL = osp.join(
-    ROOT, 'configs/byol/byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
+    ROOT, 'configs/byol/'
+    'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def load(path, name):

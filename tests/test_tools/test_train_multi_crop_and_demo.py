@@ -33,6 +33,7 @@ def demo_config():
 @pytest.mark.parametrize('method', sorted(MCROP))
 def test_multi_crop_config_feeds_eight_views_and_trains(method, tmp_path):
     from mmengine.registry import DefaultScope
+
     from ssl_plugins.registry import DATASETS
     cfg = Config.fromfile(osp.join(REPO, MCROP[method]))
     ds_cfg = cfg.train_dataloader.dataset

@@ -22,7 +22,8 @@ Examples::
 
     python tools/analysis/plot_curves.py work_dirs/byol_fmnist
     python tools/analysis/plot_curves.py work_dirs/byol_fmnist --out byol.png
-    python tools/analysis/plot_curves.py path/to/scalars.json --keys loss knn/top1
+    python tools/analysis/plot_curves.py path/to/scalars.json \\
+        --keys loss knn/top1
 """
 import argparse
 import glob

@@ -9,7 +9,8 @@ points).
 
 Example::
 
-    python tools/analysis/visualize_tsne.py configs/byol/byol_resnet18_fmnist.py \\
+    python tools/analysis/visualize_tsne.py \\
+        configs/byol/byol_resnet18_fmnist.py \\
         work_dirs/byol_fmnist/epoch_10.pth --max-samples 2000 --out tsne.png
 """
 import argparse
@@ -19,12 +20,12 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import torch
+from mmengine.config import Config, DictAction
 
-import ssl_plugins  # noqa: E402,F401  (applies the upstream fixes)
-from ssl_plugins.evaluation.backbone_export import (  # noqa: E402
-    SOURCE_PREFIXES, load_backbone_weights)
+import ssl_plugins  # noqa: F401  (applies the upstream fixes)
+from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
+                                                    load_backbone_weights)
 
 
 def parse_args(argv=None):

@@ -13,8 +13,10 @@
 # 4-epoch demo checkpoint, unnormalised features and crop + flip 77.64
 # against 81.26 cached.
 #
-#   python tools/train.py configs/benchmarks/linear_eval/resnet18-w32-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/byol_fmnist/epoch_3.pth
+#   CONFIG=configs/benchmarks/linear_eval/resnet18-w32-s2_linear-1xb256-sgd-coslr-10e_fashion-mnist.py
+#   CKPT=work_dirs/byol_fmnist/epoch_3.pth
+#   python tools/train.py $CONFIG \
+#       --cfg-options model.backbone.init_cfg.checkpoint=$CKPT
 #   (or: bash tools/benchmarks/linear_eval.sh CONFIG CKPT 1 [target])
 #
 # If your pretraining config uses another backbone, override model.backbone

@@ -5,8 +5,8 @@
 # eval_linear.py and Barlow Twins' evaluate.py (and mmselfsup/mmpretrain's
 # 100-epoch SGD benchmark).
 #
-#   bash tools/benchmarks/linear_eval.sh \
-#       configs/benchmarks/linear_eval/resnet50_linear-8xb32-sgd-coslr-100e_in1k.py \
+#   CONFIG=configs/benchmarks/linear_eval/resnet50_linear-8xb32-sgd-coslr-100e_in1k.py
+#   bash tools/benchmarks/linear_eval.sh $CONFIG \
 #       work_dirs/byol_r50/epoch_300.pth 8
 #
 # or by hand: --cfg-options model.backbone.init_cfg.checkpoint=CKPT

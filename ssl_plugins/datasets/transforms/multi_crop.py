@@ -92,8 +92,9 @@ class MultiCrop(BaseTransform):
                        transforms=len(transforms))
         bad = {k: v for k, v in lengths.items() if v != groups}
         if bad:
-            raise ValueError(f'MultiCrop: num_crops has {groups} groups but '
-                             + ', '.join(f'{k} has {v}' for k, v in bad.items()))
+            raise ValueError(
+                f'MultiCrop: num_crops has {groups} groups but '
+                + ', '.join(f'{k} has {v}' for k, v in bad.items()))
         if interpolation not in _INTERP:
             raise ValueError(f'MultiCrop: interpolation must be one of '
                              f'{list(_INTERP)}, got {interpolation!r}')

@@ -6,8 +6,7 @@ from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
-from ssl_plugins.engine.checkpoint_io import (LAST_CHECKPOINT,
-                                              CHECKSUM_SUFFIX,
+from ssl_plugins.engine.checkpoint_io import (CHECKSUM_SUFFIX, LAST_CHECKPOINT,
                                               atomic_write_text, commit_file,
                                               nonfinite_entries,
                                               write_checksum)
@@ -61,7 +60,8 @@ class AtomicCheckpointHook(CheckpointHook):
             bad = nonfinite_entries(model.state_dict())
             if bad:
                 raise FloatingPointError(
-                    f'CheckpointHook: not saving {self.filename_tmpl.format(step)}'
+                    'CheckpointHook: not saving '
+                    f'{self.filename_tmpl.format(step)}'
                     f' at iteration {runner.iter}: non-finite values in '
                     f'{", ".join(bad)}. The last good checkpoint stays '
                     f'{self.last_ckpt or "(none yet)"}.')

@@ -36,8 +36,8 @@ class DINOTeacherCenteringHook(Hook):
 
     def __init__(self, momentum: float = 0.9,
                  end_momentum: Optional[float] = None):
-        for name, m in (('momentum', momentum), ('end_momentum',
-                                                  end_momentum)):
+        for name, m in (('momentum', momentum),
+                        ('end_momentum', end_momentum)):
             if m is not None and not 0.0 <= m <= 1.0:
                 raise ValueError(f'DINOTeacherCenteringHook: {name} must be '
                                  f'in [0, 1], got {m}')

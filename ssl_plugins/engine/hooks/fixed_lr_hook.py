@@ -1,4 +1,5 @@
-"""Keep the learning rate of some parameter groups fixed (SimSiam's predictor)."""
+"""Keep the learning rate of some parameter groups fixed (SimSiam's
+predictor)."""
 from mmengine.hooks import Hook
 
 from ssl_plugins.registry import HOOKS
@@ -6,7 +7,8 @@ from ssl_plugins.registry import HOOKS
 
 @HOOKS.register_module()
 class FixedLrHook(Hook):
-    """Reset every param group flagged ``fix_lr=True`` to its base lr before each iteration.
+    """Reset every param group flagged ``fix_lr=True`` to its base lr before
+    each iteration.
 
     SimSiam (Chen & He 2021, §4.2 and the official ``fix_lr`` flag): the
     predictor keeps the base lr while the rest follows the cosine schedule.
@@ -33,9 +35,10 @@ class FixedLrHook(Hook):
         ]
         if not groups:
             raise ValueError(
-                'FixedLrHook: no param group has fix_lr=True; set optim_wrapper.paramwise_cfg='
-                "dict(custom_keys={'<module name>': dict(fix_lr=True)}) in the config"
-            )
+                'FixedLrHook: no param group has fix_lr=True; set '
+                'optim_wrapper.paramwise_cfg='
+                "dict(custom_keys={'<module name>': dict(fix_lr=True)}) in "
+                'the config')
         for group in groups:
             group.setdefault('fixed_lr', group.get('initial_lr', group['lr']))
 
@@ -57,7 +60,8 @@ class FixedLrHook(Hook):
 
 
 def fix_param_group_lrs(optimizer) -> None:
-    """Set ``lr = fixed_lr`` (or ``initial_lr``) on groups flagged ``fix_lr``."""
+    """Set ``lr = fixed_lr`` (or ``initial_lr``) on groups flagged
+    ``fix_lr``."""
     for group in optimizer.param_groups:
         if group.get('fix_lr', False):
             group['lr'] = group.get('fixed_lr',

@@ -79,6 +79,7 @@ def explain_collective_timeout(err: BaseException) -> Optional[str]:
     where = ', '.join(f'rank {r} (last started iteration {i})'
                       for r, i in behind) or 'none behind by the records'
     return (f'rank {rank}: a collective operation timed out at iteration '
-            f'{iters.get(rank)} waiting for the other ranks; stalled: {where}. '
+            f'{iters.get(rank)} waiting for the other ranks; '
+            f'stalled: {where}. '
             'The timeout is env_cfg.dist_cfg.timeout (seconds); '
             'see docs/reliability.md for restarting under torchrun / slurm.')

@@ -1,4 +1,5 @@
-"""LARS with the official Barlow Twins update rule (see :mod:`ssl_plugins.functional.lars`)."""
+"""LARS with the official Barlow Twins update rule (see
+:mod:`ssl_plugins.functional.lars`)."""
 from typing import Iterable
 
 import torch
@@ -10,8 +11,9 @@ from ssl_plugins.registry import OPTIMIZERS
 
 @OPTIMIZERS.register_module()
 class OfficialLARS(Optimizer):
-    """LARS as in facebookresearch/barlowtwins: trust ratio ``eta ||w|| / ||g + wd w||``,
-    momentum on the adapted update, learning rate applied outside the buffer.
+    """LARS as in facebookresearch/barlowtwins: trust ratio
+    ``eta ||w|| / ||g + wd w||``, momentum on the adapted update, learning
+    rate applied outside the buffer.
 
     Differs from mmpretrain's ``LARS`` (denominator ``||g|| + wd ||w||``,
     lr inside the momentum buffer, two host syncs per parameter). Groups with

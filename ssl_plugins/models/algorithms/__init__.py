@@ -1,11 +1,11 @@
+from .barlow_twins import BarlowTwins
 from .base import BaseSelfSupervisor, MultiCropSelfSupervisor
 from .byol import BYOL
+from .dino import DINO
+from .simsiam import SimSiam
+from .swav import SwAV
 
-__all__ = ['BaseSelfSupervisor', 'MultiCropSelfSupervisor', 'BYOL']
-from .barlow_twins import BarlowTwins  # noqa: E402
-from .simsiam import SimSiam  # noqa: E402
-__all__ += ['BarlowTwins', 'SimSiam']
-from .swav import SwAV  # noqa: E402
-__all__ += ['SwAV']
-from .dino import DINO  # noqa: E402
-__all__ += ['DINO']
+__all__ = [
+    'BaseSelfSupervisor', 'MultiCropSelfSupervisor', 'BYOL', 'BarlowTwins',
+    'SimSiam', 'SwAV', 'DINO'
+]

@@ -1,4 +1,5 @@
-"""Barlow Twins: Self-Supervised Learning via Redundancy Reduction (Zbontar et al., ICML 2021)."""
+"""Barlow Twins: Self-Supervised Learning via Redundancy Reduction (Zbontar
+et al., ICML 2021)."""
 from typing import Dict, List, Optional
 
 import torch

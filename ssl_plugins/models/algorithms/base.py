@@ -74,7 +74,8 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
                 inputs: Union[torch.Tensor, List[torch.Tensor]],
                 data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
-        """``mode='tensor'``: backbone features; ``mode='loss'``: a loss dict."""
+        """``mode='tensor'``: backbone features; ``mode='loss'``: a loss
+        dict."""
         if mode == 'tensor':
             return self.extract_feat(inputs)
         if mode == 'loss':

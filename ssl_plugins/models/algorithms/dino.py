@@ -6,9 +6,9 @@ from torch import nn
 
 from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
+from ..utils import MomentumTarget
 from .base import BaseSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
-from ..utils import MomentumTarget
 
 
 def disable_stochastic_layers(module: nn.Module) -> None:
@@ -47,11 +47,12 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
 
     The teacher follows ``xi <- tau xi + (1 - tau) theta`` once per
     optimizer step, at the start of :meth:`loss` (right after the previous
-    optimizer step; see ``MomentumTargetMixin``). ``tau`` is the paper's momentum, the weight of the *old*
-    teacher (mmengine's EMA ``momentum`` is ``1 - tau``);
-    ``TargetMomentumHook`` raises it from ``base_momentum`` = 0.996 to 1 by
-    cosine per iteration (§3.1, App. B). Without the hooks (a plain training
-    step) tau and the teacher temperature stay at their base values.
+    optimizer step; see ``MomentumTargetMixin``). ``tau`` is the paper's
+    momentum, the weight of the *old* teacher (mmengine's EMA ``momentum``
+    is ``1 - tau``); ``TargetMomentumHook`` raises it from
+    ``base_momentum`` = 0.996 to 1 by cosine per iteration (§3.1, App. B).
+    Without the hooks (a plain training step) tau and the teacher
+    temperature stay at their base values.
 
     Args:
         backbone (dict): e.g. mmpretrain ``VisionTransformer`` (ViT-S/16,

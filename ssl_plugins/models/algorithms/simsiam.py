@@ -1,4 +1,5 @@
-"""SimSiam: Exploring Simple Siamese Representation Learning (Chen & He, CVPR 2021)."""
+"""SimSiam: Exploring Simple Siamese Representation Learning (Chen & He,
+CVPR 2021)."""
 from typing import Dict, List, Optional
 
 import torch

@@ -1,3 +1,5 @@
-from .batched_augment import BatchedAugmentDataPreprocessor, BatchedPhotometricAugment
+from .batched_augment import (BatchedAugmentDataPreprocessor,
+                              BatchedPhotometricAugment)
+from .device_decode_crop import DeviceDecodeCropPreprocessor  # noqa: F401
 
 __all__ = ['BatchedAugmentDataPreprocessor', 'BatchedPhotometricAugment']

@@ -1,4 +1,5 @@
-"""Data preprocessor that applies the photometric augmentations on the batch."""
+"""Data preprocessor that applies the photometric augmentations on the
+batch."""
 import inspect
 from typing import List, Optional, Sequence
 

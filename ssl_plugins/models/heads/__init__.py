@@ -1,8 +1,5 @@
+from .dino_head import DINOHead
 from .latent_predict_head import LatentPredictHead
+from .swav_head import SwAVHead
 
-__all__ = ['LatentPredictHead']
-from .swav_head import SwAVHead  # noqa: E402
-__all__ += ['SwAVHead']
-from .dino_head import DINOHead  # noqa: E402
-
-__all__ += ['DINOHead']
+__all__ = ['LatentPredictHead', 'SwAVHead', 'DINOHead']

@@ -1,10 +1,9 @@
+from .barlow_twins_loss import BarlowTwinsLoss
 from .byol_loss import BYOLLoss
+from .dino_loss import DINOLoss
+from .simsiam_loss import SimSiamLoss
+from .swav_loss import SwAVLoss
 
-__all__ = ['BYOLLoss']
-from .barlow_twins_loss import BarlowTwinsLoss  # noqa: E402
-from .simsiam_loss import SimSiamLoss  # noqa: E402
-__all__ += ['BarlowTwinsLoss', 'SimSiamLoss']
-from .swav_loss import SwAVLoss  # noqa: E402
-__all__ += ['SwAVLoss']
-from .dino_loss import DINOLoss  # noqa: E402
-__all__ += ['DINOLoss']
+__all__ = [
+    'BYOLLoss', 'BarlowTwinsLoss', 'SimSiamLoss', 'SwAVLoss', 'DINOLoss'
+]

@@ -1,14 +1,17 @@
-"""Registered wrapper of :func:`ssl_plugins.functional.barlow_twins.barlow_twins_loss`."""
+"""Registered wrapper of
+:func:`ssl_plugins.functional.barlow_twins.barlow_twins_loss`."""
 import torch
 from torch import nn
 
-from ssl_plugins.functional.barlow_twins import BARLOW_TWINS_LAMBDA, barlow_twins_loss
+from ssl_plugins.functional.barlow_twins import (BARLOW_TWINS_LAMBDA,
+                                                 barlow_twins_loss)
 from ssl_plugins.registry import MODELS
 
 
 @MODELS.register_module()
 class BarlowTwinsLoss(nn.Module):
-    """Barlow Twins' ``sum_i (1 - C_ii)^2 + lambda sum_{i != j} C_ij^2`` over the global batch.
+    """Barlow Twins' ``sum_i (1 - C_ii)^2 + lambda sum_{i != j} C_ij^2``
+    over the global batch.
 
     Includes the projector's final ``BatchNorm1d(affine=False)`` (over the
     global batch, differentiably across ranks), so the projector itself ends

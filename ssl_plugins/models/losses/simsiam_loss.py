@@ -1,4 +1,5 @@
-"""Registered wrapper of :func:`ssl_plugins.functional.simsiam.negative_cosine_similarity`."""
+"""Registered wrapper of
+:func:`ssl_plugins.functional.simsiam.negative_cosine_similarity`."""
 import torch
 from torch import nn
 
@@ -8,7 +9,8 @@ from ssl_plugins.registry import MODELS
 
 @MODELS.register_module()
 class SimSiamLoss(nn.Module):
-    """SimSiam's ``D(p, sg(z)) = -cos(p, z)`` averaged over the batch, in [-1, 1]."""
+    """SimSiam's ``D(p, sg(z)) = -cos(p, z)`` averaged over the batch, in
+    [-1, 1]."""
 
     def forward(self, prediction: torch.Tensor,
                 target: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,6 @@
 """DINO projection head (official ``DINOHead``), used here as a neck."""
+from typing import List
+
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -68,7 +70,7 @@ class DINONeck(BaseModule):
         g.requires_grad_(not norm_last_layer)
         self.norm_last_layer = norm_last_layer
 
-    def last_layer_parameters(self) -> list[nn.Parameter]:
+    def last_layer_parameters(self) -> List[nn.Parameter]:
         """Parameters of the last layer (frozen during the first epoch)."""
         return list(self.last_layer.parameters())
 

@@ -5,6 +5,7 @@ from .pretrained_init import (CheckpointMismatchError, PretrainedInit,
                               summarize_key_prefixes)
 
 __all__ = [
-    'MomentumTarget', 'PretrainedInit', 'frozen_running_stats', 'CheckpointMismatchError',
-    'load_state_dict_exactly', 'select_prefix', 'summarize_key_prefixes'
+    'MomentumTarget', 'PretrainedInit', 'frozen_running_stats',
+    'CheckpointMismatchError', 'load_state_dict_exactly', 'select_prefix',
+    'summarize_key_prefixes'
 ]

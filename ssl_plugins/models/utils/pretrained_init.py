@@ -68,8 +68,8 @@ def _listing(keys: List[str]) -> str:
                                             if more > 0 else '')
 
 
-def _size_mismatches(module: nn.Module, state_dict: Mapping[str,
-                                                           torch.Tensor],
+def _size_mismatches(module: nn.Module,
+                     state_dict: Mapping[str, torch.Tensor],
                      error: RuntimeError) -> List[str]:
     """``key: checkpoint (shape) vs model (shape)`` for each key torch refused
     (after the module's load hooks, which may have adapted other keys)."""
