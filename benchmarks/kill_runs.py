@@ -38,17 +38,17 @@ def parse_args(argv=None):
     p.add_argument('--config', default=CONFIG)
     p.add_argument('--work-dir', default=None)
     p.add_argument('--kills', type=int, default=10)
-    p.add_argument('--min-delay', type=float, default=5.0,
+    p.add_argument('--min-delay', type=float, default=15.0,
                    help='seconds after start (start-up included)')
-    p.add_argument('--max-delay', type=float, default=40.0)
+    p.add_argument('--max-delay', type=float, default=45.0)
     p.add_argument('--interval', type=int, default=10,
                    help='checkpoint every N iterations')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--cfg-options', nargs='*', default=[
-        # a small, fast run: the 10k test images, batch 64, 2 epochs
+        # a small, fast run: the 10k test images, batch 64, 6 epochs
         "train_dataloader.dataset.split=test",
         'train_dataloader.batch_size=64', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=6',
         'default_hooks.logger.interval=1'])
     return p.parse_args(argv)
 
