@@ -150,3 +150,22 @@ def run_distributed(fn: Callable, world_size: int = 2, args=(),
         if p.exitcode != 0:
             raise RuntimeError(f'distributed worker exited with {p.exitcode}')
     return [results[r] for r in range(world_size)]
+
+
+#: The BYOL Fashion-MNIST config the tiny runs of the tests train.
+BYOL_FMNIST = ('configs/byol/'
+               'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
+
+
+def tiny_byol(data_root: str, *extra: str) -> tuple:
+    """``--cfg-options`` of a few-second run of :data:`BYOL_FMNIST` on the
+    fake data set (batch 16: 4 iterations per epoch; width 8), then
+    ``extra``."""
+    return (f'train_dataloader.dataset.data_root={data_root}',
+            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
+            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
+            'model.head.predictor.hid_channels=64',
+            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
+            'randomness.seed=0', *extra)

@@ -9,7 +9,7 @@ import types
 import pytest
 import torch
 
-from helpers import PYTHON, REPO
+from helpers import PYTHON, REPO, tiny_byol
 from ssl_plugins.engine.checkpoint_io import (find_resume_checkpoint,
                                               verify_checkpoint,
                                               write_checksum)
@@ -19,16 +19,10 @@ CONFIG = ('configs/byol/'
 
 
 def tiny(data_root, *extra):
-    """A few-second BYOL run on the fake data set (4 iterations / epoch)."""
-    return (f'train_dataloader.dataset.data_root={data_root}',
-            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
-            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
-            'model.head.predictor.hid_channels=64',
-            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
-            'randomness.seed=0', 'param_scheduler.0.end=0.5',
-            'param_scheduler.1.begin=0.5', *extra)
+    """A few-second BYOL run on the fake data set (4 iterations / epoch)
+    with a 2-iteration warm-up."""
+    return tiny_byol(data_root, 'param_scheduler.0.end=0.5',
+                     'param_scheduler.1.begin=0.5', *extra)
 
 
 def faulty_config(tmp_path, hooks=''):

@@ -6,25 +6,18 @@ import os.path as osp
 import pytest
 import torch
 
-from helpers import PYTHON, REPO, free_port, read_scalars, run_tool, train
+from helpers import (PYTHON, REPO, free_port, read_scalars, run_tool,
+                     tiny_byol, train)
 
 CONFIG = ('configs/byol/'
           'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
 def tiny(data_root, *extra):
-    """A few-second BYOL run on the fake data set (4 iterations / epoch)."""
-    return (f'train_dataloader.dataset.data_root={data_root}',
-            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
-            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
-            'model.head.predictor.hid_channels=64',
-            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
-            'randomness.seed=0',
-            # warm-up of >= 1 iteration however few iterations an epoch has
-            'param_scheduler.0.end=0.5', 'param_scheduler.1.begin=0.5',
-            *extra)
+    """A few-second BYOL run on the fake data set (4 iterations / epoch)
+    with a 2-iteration warm-up."""
+    return tiny_byol(data_root, 'param_scheduler.0.end=0.5',
+                     'param_scheduler.1.begin=0.5', *extra)
 
 
 def test_resume_continues_exactly(fake_fmnist, tmp_path):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from helpers import read_scalars, train
+from helpers import read_scalars, tiny_byol, train
 
 CONFIG = ('configs/byol/'
           'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
@@ -10,14 +10,7 @@ CONFIG = ('configs/byol/'
 
 def tiny(data_root, *extra):
     """A few-second BYOL run on the fake data set (4 iterations / epoch)."""
-    return (f'train_dataloader.dataset.data_root={data_root}',
-            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
-            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
-            'model.head.predictor.hid_channels=64',
-            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
-            'randomness.seed=0', *extra)
+    return tiny_byol(data_root, *extra)
 
 
 def test_batch_size_counts_samples_not_views():

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import PYTHON, REPO, free_port, run_tool
+from helpers import PYTHON, REPO, free_port, run_tool, tiny_byol
 
 CONFIG = ('configs/byol/'
           'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
@@ -21,14 +21,7 @@ DINO = ('configs/dino/dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-'
 
 def tiny(data_root, *extra):
     """A few-second BYOL run on the fake data set (4 iterations / epoch)."""
-    return (f'train_dataloader.dataset.data_root={data_root}',
-            'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
-            'model.neck.in_channels=64', 'model.neck.hid_channels=64',
-            'model.head.predictor.hid_channels=64',
-            'log_processor.window_size=1', 'default_hooks.logger.interval=1',
-            'randomness.seed=0', *extra)
+    return tiny_byol(data_root, *extra)
 
 
 @pytest.fixture
