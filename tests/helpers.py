@@ -114,6 +114,12 @@ def _worker(rank: int, world_size: int, port: int, fn: Callable, args,
         import traceback
         queue.put((rank, RuntimeError(traceback.format_exc())))
     finally:
+        # every rank done before rank 0, which hosts the store, tears it
+        # down: a rank still in its own teardown then aborts (SIGABRT)
+        try:
+            dist.barrier()
+        except RuntimeError:
+            pass
         dist.destroy_process_group()
 
 
