@@ -271,3 +271,16 @@ def test_mid_epoch_resume_equals_uninterrupted(fake_fmnist, tmp_path):
     for it in (7, 8):
         assert resumed[it] == pytest.approx(uninterrupted[it], rel=1e-5,
                                             abs=1e-6), it
+
+
+def test_guard_names_nonfinite_buffers_and_accepts_large_finite_ones():
+    from ssl_plugins.engine.hooks import DivergenceGuardHook
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    runner = types.SimpleNamespace(model=model, iter=6)
+    hook = DivergenceGuardHook()
+    model[1].running_var.fill_(3e38)  # huge but finite: no false alarm
+    hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(1.0)})
+    model[1].running_var[2] = float('nan')
+    with pytest.raises(FloatingPointError,
+                       match=r'iteration 7: non-finite .*: 1\.running_var$'):
+        hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(1.0)})

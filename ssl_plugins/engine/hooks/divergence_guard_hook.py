@@ -1,10 +1,18 @@
 """Stop (or skip) a diverging run before it writes a non-finite checkpoint."""
+import itertools
 from typing import List, Optional
 
 import torch
 from mmengine.hooks import Hook
 
 from ssl_plugins.registry import HOOKS
+
+
+def _max_abs(tensors: List[torch.Tensor]) -> torch.Tensor:
+    """Largest absolute entry over a list of tensors; NaN if any entry is."""
+    if hasattr(torch.nn.utils, 'get_total_norm'):
+        return torch.nn.utils.get_total_norm(tensors, float('inf'))
+    return torch.stack([t.abs().max() for t in tensors if t.numel()]).max()
 
 
 def _total_norm(tensors: List[torch.Tensor]) -> torch.Tensor:
@@ -141,13 +149,18 @@ class DivergenceGuardHook(Hook):
             return
         model = runner.model
         model = getattr(model, 'module', model)
-        tensors = [t for t in model.state_dict().values()
-                   if isinstance(t, torch.Tensor) and t.is_floating_point()]
-        finite = torch.stack([torch.isfinite(t).all() for t in tensors])
-        if not bool(finite.all()):
-            names = [n for n, t in model.state_dict().items()
-                     if isinstance(t, torch.Tensor) and t.is_floating_point()
-                     and not bool(torch.isfinite(t).all())][:5]
+        tensors = [t.detach() for t in itertools.chain(model.parameters(),
+                                                       model.buffers())
+                   if t.is_floating_point() and t.numel()]
+        # one reduction over all of them (foreach max-abs: NaN and inf
+        # propagate, large finite values do not overflow) and one sync
+        if tensors and bool(torch.isfinite(_max_abs(tensors))):
+            return
+        names = [n for n, t in itertools.chain(model.named_parameters(),
+                                               model.named_buffers())
+                 if t.is_floating_point()
+                 and not bool(torch.isfinite(t).all())][:5]
+        if names:
             raise FloatingPointError(
                 f'DivergenceGuardHook: iteration {it}: non-finite weights or '
                 f'buffers after the step: {", ".join(names)}')
