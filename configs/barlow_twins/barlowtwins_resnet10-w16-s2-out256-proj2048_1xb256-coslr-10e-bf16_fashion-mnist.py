@@ -15,41 +15,22 @@
 # Zbontar et al. 2021 §3 and the official code) with a 0.3-epoch warm-up;
 # BYOL's augmentations (as the official code).
 _base_ = [
-    '../_base_/datasets/fashion_mnist_byol.py',
-    '../_base_/default_runtime.py',
+    './barlowtwins_resnet18-w32-s2-proj2048_1xb256-coslr-3e_fashion-mnist.py'
 ]
 
 model = dict(
-    type='BarlowTwins',
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(type='ResNet10_CIFAR',
+    backbone=dict(_delete_=True,
+                  type='ResNet10_CIFAR',
                   stem_channels=16,
                   base_channels=16,
                   stage_channels=(16, 32, 64, 256),
                   strides=(2, 2, 2, 2),
                   norm_cfg=dict(type='BN'),
-                  zero_init_residual=False),
-    neck=dict(type='MLPNeck',
-              in_channels=256,
-              hid_channels=2048,
-              out_channels=2048,
-              num_layers=3,
-              with_bias=False,
-              with_last_bias=False),
-    head=dict(type='BarlowTwinsLoss', lambd=0.0051),
-)
+                  zero_init_residual=False))
 
 max_epochs = 10
 warmup_epochs = 0.3
-optim_wrapper = dict(type='AutocastOptimWrapper',
-                     dtype='bfloat16',
-                     optimizer=dict(type='OfficialLARS',
-                                    lr=0.2,
-                                    momentum=0.9,
-                                    weight_decay=1.5e-6,
-                                    eta=0.001),
-                     constructor='BiasNormExcludedOptimWrapperConstructor',
-                     paramwise_cfg=dict(bias_norm_lr_mult=0.0048 / 0.2))
+optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16')
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),
@@ -58,10 +39,3 @@ param_scheduler = [
          end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-
-custom_hooks = [dict(type='ChannelsLastHook')]
-default_hooks = dict(logger=dict(type='LoggerHook', interval=20),
-                     checkpoint=dict(type='CheckpointHook',
-                                     interval=1,
-                                     max_keep_ckpts=1))
-auto_scale_lr = dict(base_batch_size=256)

@@ -17,49 +17,27 @@
 #   the paper's values (docs/benchmarks.md, "Recipe probes").
 # Otherwise the paper's recipe (SGD momentum 0.9, cosine, predictor lr
 # fixed, Chen & He 2021 §4.1). Augmentations: fashion_mnist_simsiam.py.
-_base_ = [
-    '../_base_/datasets/fashion_mnist_simsiam.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py']
 
 model = dict(
-    type='SimSiam',
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(type='ResNet10_CIFAR',
+    backbone=dict(_delete_=True,
+                  type='ResNet10_CIFAR',
                   stem_channels=16,
                   base_channels=16,
                   stage_channels=(16, 32, 64, 256),
                   strides=(2, 2, 2, 2),
                   norm_cfg=dict(type='BN'),
                   zero_init_residual=False),
-    neck=dict(type='MLPNeck',
-              in_channels=256,
-              hid_channels=1024,
-              out_channels=1024,
-              num_layers=3,
-              with_bias=False,
-              with_last_bias=False,
-              with_last_bn=True,
-              with_last_bn_affine=False),
-    head=dict(type='LatentPredictHead',
-              predictor=dict(type='MLPNeck',
-                             in_channels=1024,
-                             hid_channels=256,
-                             out_channels=1024,
-                             num_layers=2,
-                             with_bias=False,
-                             with_last_bias=True,
-                             with_avg_pool=False),
-              loss=dict(type='SimSiamLoss')),
-)
+    neck=dict(in_channels=256, hid_channels=1024, out_channels=1024),
+    head=dict(predictor=dict(in_channels=1024, hid_channels=256,
+                             out_channels=1024)))
 
 max_epochs = 10
 warmup_epochs = 0.3
 optim_wrapper = dict(
     type='AutocastOptimWrapper',
     dtype='bfloat16',
-    optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=1e-5),
-    paramwise_cfg=dict(custom_keys={'head.predictor': dict(fix_lr=True)}))
+    optimizer=dict(lr=0.5, weight_decay=1e-5))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),
@@ -68,10 +46,3 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-
-custom_hooks = [dict(type='FixedLrHook'), dict(type='ChannelsLastHook')]
-default_hooks = dict(logger=dict(type='LoggerHook', interval=20),
-                     checkpoint=dict(type='CheckpointHook',
-                                     interval=1,
-                                     max_keep_ckpts=1))
-auto_scale_lr = dict(base_batch_size=256)
