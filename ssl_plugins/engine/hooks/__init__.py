@@ -15,6 +15,7 @@ from .swav_queue_hook import SwAVQueueHook
 from .target_momentum_hook import TargetMomentumHook
 from .teacher_temp_warmup_hook import TeacherTempWarmupHook
 from .throughput_hook import ThroughputHook
+from .time_budget_hook import TimeBudgetHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ChannelsLastHook', 'CollapseMonitorHook',
@@ -23,5 +24,5 @@ __all__ = [
     'FreezeLastLayerHook', 'FreezePrototypesHook', 'KNNHook',
     'MidEpochResumeHook', 'PlainCheckpointHook', 'RNGStateHook',
     'SwAVQueueHook', 'TargetMomentumHook', 'TeacherTempWarmupHook',
-    'ThroughputHook'
+    'ThroughputHook', 'TimeBudgetHook'
 ]
