@@ -50,15 +50,17 @@ def main(argv=None):
     from mmengine.registry import init_default_scope
 
     from benchmarks import quality
+    from benchmarks.quality_lib.augment import batched_aug_cfg
+    from benchmarks.quality_lib.configs import CONFIGS, load_cfg
     from ssl_plugins.registry import DATASETS, MODELS
     init_default_scope('ssl_plugins')
     ssl_plugins.utils.register_all_modules()
     qargs = quality.parse_args(
         ['--data-root', args.data_root] if args.data_root else [])
     rows = []
-    for method in args.methods or list(quality.CONFIGS):
-        cfg = quality.load_cfg(method, qargs)
-        batched = quality.batched_aug_cfg(quality.load_cfg(method, qargs))
+    for method in args.methods or list(CONFIGS):
+        cfg = load_cfg(method, qargs)
+        batched = batched_aug_cfg(load_cfg(method, qargs))
         out = {}
         for name, c in (('per image', cfg), ('batched', batched)):
             ds = DATASETS.build(c.train_dataloader.dataset)
