@@ -2,6 +2,8 @@
 #   make demo   BYOL on Fashion-MNIST (15-18 min on 2 CPU cores) + kNN and linear probe vs raw pixels
 #   make test   the test suite (CPU, a few minutes)
 #   make lint   flake8 + isort (setup.cfg) over the code, tests and configs
+#   make setup-benchmark   the benchmark extra (lightly, for the DINO parity
+#               tests, which skip without it; .ci/run installs it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export OMP_NUM_THREADS ?= 1
 LINT_PATHS := ssl_plugins tools benchmarks tests configs setup.py
 
-.PHONY: setup data demo test lint clean
+.PHONY: setup setup-benchmark data demo test lint clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +24,12 @@ $(VENV)/.installed: requirements.txt requirements/*.txt setup.py
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements.txt
 	$(PY) -m pip install -q -c requirements/constraints.txt --no-deps -e .
+	touch $@
+
+setup-benchmark: $(VENV)/.installed-benchmark
+
+$(VENV)/.installed-benchmark: $(VENV)/.installed requirements/benchmark.txt requirements/constraints.txt
+	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/benchmark.txt
 	touch $@
 
 data:

@@ -44,6 +44,9 @@ setup(
     extras_require=dict(
         tests=read_requirements('tests.txt'),
         optional=read_requirements('optional.txt'),
+        # benchmarks/ only: DINO against lightly (installed by .ci/run, so
+        # the lightly parity tests run in CI)
+        benchmark=read_requirements('benchmark.txt'),
         # logging backends (docs/custom_data.md): mmengine's
         # TensorboardVisBackend / WandbVisBackend need them
         tensorboard=['tensorboard'],

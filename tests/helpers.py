@@ -175,3 +175,16 @@ def tiny_byol(data_root: str, *extra: str) -> tuple:
             'model.head.predictor.hid_channels=64',
             'log_processor.window_size=1', 'default_hooks.logger.interval=1',
             'randomness.seed=0', *extra)
+
+
+def import_benchmark_extra(name: str):
+    """Import ``name``, a package of the benchmark extra
+    (``requirements/benchmark.txt``, e.g. lightly): the calling test skips
+    without it, except in CI (``CI`` set, as .ci/run runs; .ci/run installs
+    the extra), where a missing package fails the test instead."""
+    import importlib
+
+    import pytest
+    if os.environ.get('CI', '').lower() not in ('', '0', 'false'):
+        return importlib.import_module(name)
+    return pytest.importorskip(name)

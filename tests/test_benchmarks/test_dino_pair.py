@@ -3,13 +3,16 @@ teacher update (benchmarks/lightly_dino.py), built as the benchmark builds
 them (same weights, AdamW, clipping at 3.0, teacher momentum 0.996 -> 1),
 give the same first-step loss, and stay together over the next steps
 (centre, teacher EMA schedule, optimizer). lightly is an optional benchmark
-dependency (requirements/benchmark.txt): skipped without it."""
+dependency (requirements/benchmark.txt, ``make setup-benchmark``): skipped
+without it, except in CI, which installs it (.ci/run)."""
 import argparse
 
 import pytest
 import torch
 
-pytest.importorskip('lightly')
+from helpers import import_benchmark_extra
+
+import_benchmark_extra('lightly')
 
 from benchmarks import speed  # noqa: E402
 from benchmarks.pairs import DINO_CLIP, matched_parameters  # noqa: E402
