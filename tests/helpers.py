@@ -80,6 +80,19 @@ def train(config: str, work_dir: str, *cfg_options: str,
     return run_tool(args)
 
 
+def load_plain(path: str) -> dict:
+    """A checkpoint as tools that never import ssl_plugins read it:
+    ``torch.load(weights_only=True)`` with torch's own allow-list (our
+    ``safe_torch_load`` widens it only for the duration of its load)."""
+    widened = [
+        g for g in torch.serialization.get_safe_globals()
+        if getattr(g, '__module__', '').split('.')[0] in (
+            'mmengine', 'mmpretrain', 'numpy', 'ssl_plugins')
+    ]
+    assert not widened, widened
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
 def read_scalars(work_dir: str, key: str = 'loss') -> list:
     """Values of ``key`` in the run's ``vis_data/scalars.json`` (train
     only)."""

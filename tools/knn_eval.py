@@ -124,15 +124,29 @@ def probe(feats, ks, temperature, linear):
     return res
 
 
+def split_label(split, val=0):
+    """What a split of ``eval_splits`` holds, for the progress lines."""
+    if not val:
+        return f'{split} split'
+    if split == 'train':
+        return f'train split without its last {val} images'
+    return f'last {val} train images (validation)'
+
+
 def evaluate(model, cfg, ks, temperature, backbone=None, splits=None,
-             linear=False):
+             linear=False, name='backbone', val=0):
+    """Probe results of ``model``'s backbone; before each split's progress
+    bar one line names the backbone (``name``) and the split."""
     from ssl_plugins.evaluation import extract_features
     splits = splits or eval_splits(cfg)
-    feats = {split: extract_features(backbone or model.backbone,
-                                     model.data_preprocessor, dataset,
-                                     cfg.knn_eval.get('batch_size', 512),
-                                     progress=True)
-             for split, dataset in splits.items()}
+    feats = {}
+    for split, dataset in splits.items():
+        print(f'{name}: features of the {split_label(split, val)} '
+              f'({len(dataset)} images)', flush=True)
+        feats[split] = extract_features(backbone or model.backbone,
+                                        model.data_preprocessor, dataset,
+                                        cfg.knn_eval.get('batch_size', 512),
+                                        progress=True)
     return probe(feats, ks, temperature, linear)
 
 
@@ -176,7 +190,7 @@ def main(argv=None):
                          f'k={args.k}, temperature={args.temperature}')
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
     splits = eval_splits(cfg, args.val)
-    ev = dict(splits=splits, linear=args.linear)
+    ev = dict(splits=splits, linear=args.linear, val=args.val)
     rows = []
     if args.raw_pixels:
         from ssl_plugins.evaluation import pixel_features
@@ -188,21 +202,24 @@ def main(argv=None):
         from ssl_plugins.evaluation import recalibrate_bn
         model = build_backbone(cfg, args.seed)
         rows.append(('random init', evaluate(model, cfg, args.k,
-                                             args.temperature, **ev)))
+                                             args.temperature,
+                                             name='random init', **ev)))
         # the same weights with BN statistics of the train split (as every
         # trained network has them): the lr-0 control
         recalibrate_bn(model.backbone, model.data_preprocessor,
                        splits['train'], cfg.knn_eval.get('batch_size', 512))
-        rows.append(('random init, train-split BN stats',
-                     evaluate(model, cfg, args.k, args.temperature, **ev)))
+        name = 'random init, train-split BN stats'
+        rows.append((name, evaluate(model, cfg, args.k, args.temperature,
+                                    name=name, **ev)))
     for source in (args.source if args.checkpoint else []):
         model = build_backbone(cfg, args.seed)
         try:
             load_backbone(model.backbone, args.checkpoint, source)
         except KeyError as err:
             raise SystemExit(str(err.args[0]))
-        rows.append((f'{source} ({osp.basename(args.checkpoint)})',
-                     evaluate(model, cfg, args.k, args.temperature, **ev)))
+        name = f'{source} ({osp.basename(args.checkpoint)})'
+        rows.append((name, evaluate(model, cfg, args.k, args.temperature,
+                                    name=name, **ev)))
     bank = len(splits['train'])
     split = (f'the last {args.val} train images (validation; bank: the '
              f'other {bank})' if args.val else f'test split (bank: {bank} '

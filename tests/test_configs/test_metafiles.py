@@ -26,6 +26,7 @@ def test_metafile_lists_every_config(method):
     for model in meta['Models']:
         assert model['In Collection'] == collection['Name']
         assert model['Name'] == osp.basename(model['Config'])[:-3]
+        assert model['Metadata']['Training Data']  # its data
         for result in model['Results'] or []:
             # a number without the command and machine behind it is not a
             # result

@@ -7,7 +7,8 @@ import shutil
 import pytest
 import torch
 
-from helpers import PYTHON, free_port, read_scalars, run_tool, train
+from helpers import (PYTHON, free_port, load_plain, read_scalars, run_tool,
+                     train)
 
 CONFIG = (
     'configs/dino/'  # relative: the tools run in the repo root
@@ -28,7 +29,7 @@ def _options(root, *extra):
 
 
 def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=False)
+    return load_plain(path)  # plain types only (PlainCheckpointHook)
 
 
 @pytest.fixture(scope='module')

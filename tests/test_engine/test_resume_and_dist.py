@@ -6,8 +6,8 @@ import os.path as osp
 import pytest
 import torch
 
-from helpers import (PYTHON, REPO, free_port, read_scalars, run_tool,
-                     tiny_byol, train)
+from helpers import (PYTHON, REPO, free_port, load_plain, read_scalars,
+                     run_tool, tiny_byol, train)
 
 CONFIG = ('configs/byol/'
           'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
@@ -37,8 +37,8 @@ def test_resume_continues_exactly(fake_fmnist, tmp_path):
         assert resumed[it] == pytest.approx(uninterrupted[it], rel=1e-5,
                                             abs=1e-6), it
     # and the final weights agree
-    a = torch.load(osp.join(full, 'epoch_2.pth'), weights_only=False)
-    b = torch.load(osp.join(part, 'epoch_2.pth'), weights_only=False)
+    a = load_plain(osp.join(full, 'epoch_2.pth'))
+    b = load_plain(osp.join(part, 'epoch_2.pth'))
     for key, value in a['state_dict'].items():
         assert torch.allclose(value.float(), b['state_dict'][key].float(),
                               atol=1e-5), key
@@ -65,6 +65,10 @@ def test_dist_train_two_cpu_processes_agree(fake_fmnist, tmp_path):
               for p in sorted(glob.glob(osp.join(work, 'rank*_state.pth')))]
     assert len(states) == 2
     assert len(read_scalars(work)) == 2  # 64 images / (2 ranks x 16)
+    # the config logged by dist_train.sh names the backend that ran
+    logs = glob.glob(osp.join(work, '*', '*.log'))
+    text = ''.join(open(p).read() for p in logs)
+    assert logs and "backend='gloo'" in text and "backend='nccl'" not in text
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), key
     # the run trained: online weights moved away from their initial values

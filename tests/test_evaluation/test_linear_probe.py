@@ -143,6 +143,11 @@ def test_knn_eval_linear_raw_pixels_and_val(tmp_path, fake_fmnist, capsys):
     assert rows[0][1]['linear'] == pytest.approx(ref_linear)
     printed = capsys.readouterr().out
     assert 'last 16 train images (validation' in printed
+    # the progress lines name the backbone and the part of the train split
+    assert ('random init: features of the train split without its last 16 '
+            'images (48 images)') in printed
+    assert ('random init: features of the last 16 train images (validation) '
+            '(16 images)') in printed
     assert 'linear top1' in printed
     with open(out) as f:
         saved = json.load(f)
@@ -161,7 +166,10 @@ def test_knn_eval_refuses_impossible_values_and_names_effective_k(
                   + _opts(fake_fmnist))
     tool.main([FMNIST_BYOL, '--raw-pixels', '--k', '200']
               + _opts(fake_fmnist))
-    assert 'effective k [64]' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'effective k [64]' in printed
+    # the column is named by the k it holds, not the k asked for
+    assert 'k=64 top1' in printed and 'k=200' not in printed
 
 
 def test_comparison_with_raw_pixels_says_which_probe_is_below():

@@ -2,10 +2,11 @@
 shipped custom-folder config, check the images first, then kNN on labels."""
 import os
 import os.path as osp
+import re
 
 import numpy as np
 
-from helpers import PYTHON, run_tool
+from helpers import PYTHON, REPO, run_tool
 
 CONFIG = 'configs/byol/byol_resnet18_1xb64-coslr-100e_custom-folder.py'
 
@@ -46,3 +47,39 @@ def test_custom_folder_pretrain_then_knn(tmp_path):
     out = proc.stdout + proc.stderr
     # 6 bank images of 2 classes, 4 queries: a kNN and a linear-probe row
     assert 'k=2' in out and 'linear' in out, out[-2000:]
+
+
+def test_logging_extras_and_the_config_lines_shown():
+    """docs/custom_data.md, section 5: the extras it installs are declared in
+    setup.py, and the config lines it shows build mmengine's backends."""
+    import ast
+
+    from mmengine.registry import VISBACKENDS, VISUALIZERS
+    with open(osp.join(REPO, 'setup.py')) as f:
+        setup_call = next(
+            node for node in ast.walk(ast.parse(f.read()))
+            if isinstance(node, ast.Call) and getattr(node.func, 'id', '')
+            == 'setup')
+    (extras, ) = [k.value for k in setup_call.keywords
+                  if k.arg == 'extras_require']
+    declared = {k.arg: ast.literal_eval(k.value) for k in extras.keywords
+                if k.arg in ('tensorboard', 'wandb')}
+    assert declared == dict(tensorboard=['tensorboard'], wandb=['wandb'])
+
+    with open(osp.join(REPO, 'docs', 'custom_data.md')) as f:
+        doc = f.read()
+    section = doc[doc.index('## 5.'):]
+    for extra in declared:
+        assert f'pip install -e .[{extra}]' in section
+    (code, ) = re.findall(r'```python\n(.*?)```', section, re.S)
+    shown = {}
+    exec(code, shown)  # the lines a user copies into a config
+    (alternative, ) = re.findall(r'# or: (dict\(.*\))', code)
+    backends = shown['vis_backends'] + [eval(alternative)]
+    assert [b['type'] for b in backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend', 'WandbVisBackend'
+    ]
+    for cfg in backends:  # the package itself is imported at the first log
+        backend = VISBACKENDS.build(dict(cfg, save_dir='unused'))
+        assert type(backend).__name__ == cfg['type']
+    assert VISUALIZERS.get(shown['visualizer']['type']) is not None

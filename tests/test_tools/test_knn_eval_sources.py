@@ -73,6 +73,12 @@ def test_online_target_and_random_rows(tmp_path, fake_fmnist, capsys):
     assert saved['temperature'] == 0.07
     printed = capsys.readouterr().out
     assert 'k=20 top1' in printed and 'target (epoch_3.pth)' in printed
+    # each progress bar is preceded by the backbone and the split it runs on
+    lines = [line for line in printed.splitlines() if ': features of' in line]
+    assert lines == [
+        f'{name}: features of the {split} split ({n} images)'
+        for name, _ in rows for split, n in (('train', 64), ('test', 32))
+    ]
 
     # an exported backbone file evaluates like the checkpoint's source
     export = load('tools/extract_backbone_weights.py', 'extract')

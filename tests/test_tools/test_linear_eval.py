@@ -7,6 +7,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from helpers import load_plain
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LIN = osp.join(ROOT, 'configs', 'benchmarks', 'linear_eval')
 FMNIST_LINEAR = osp.join(
@@ -96,9 +98,7 @@ def test_wrapper_trains_only_the_head_from_the_chosen_source(
                          timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert 'accuracy/top1' in out.stdout + out.stderr
-    trained = torch.load(osp.join(work, 'epoch_1.pth'),
-                         map_location='cpu',
-                         weights_only=False)['state_dict']
+    trained = load_plain(osp.join(work, 'epoch_1.pth'))['state_dict']
     target = {
         k[len('target.backbone.'):]: v
         for k, v in pre.state_dict().items()

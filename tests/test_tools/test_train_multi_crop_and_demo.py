@@ -5,10 +5,9 @@ import os.path as osp
 import re
 
 import pytest
-import torch
 from mmengine.config import Config
 
-from helpers import REPO, read_scalars, train
+from helpers import REPO, load_plain, read_scalars, train
 
 MCROP = {
     'byol': 'configs/byol/'
@@ -55,8 +54,7 @@ def test_demo_config_trains_in_bf16_with_a_256_d_backbone(tmp_path):
     work_dir = str(tmp_path)
     train(config, work_dir, *TINY,
           'custom_hooks.2.max_samples=(64,32)')
-    ckpt = torch.load(osp.join(work_dir, 'epoch_10.pth'), map_location='cpu',
-                      weights_only=False)
+    ckpt = load_plain(osp.join(work_dir, 'epoch_10.pth'))
     assert ckpt['state_dict']['backbone.layer4.0.conv2.weight'].shape[0] \
         == 256
     assert len(read_scalars(work_dir, 'loss')) == 40  # 10 epochs x 4

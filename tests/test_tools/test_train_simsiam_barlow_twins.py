@@ -3,9 +3,8 @@ tools/train.py; the loss decreases."""
 import os.path as osp
 
 import pytest
-import torch
 
-from helpers import read_scalars, train
+from helpers import load_plain, read_scalars, train
 
 SIMSIAM = ('configs/simsiam/'
            'simsiam_resnet18-w32-s2_1xb256-coslr-3e_fashion-mnist.py')
@@ -22,9 +21,7 @@ TINY = ('train_dataloader.batch_size=32',
 
 def _train(config: str, work_dir: str):
     train(config, work_dir, *TINY)
-    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'),
-                      map_location='cpu',
-                      weights_only=False)
+    ckpt = load_plain(osp.join(work_dir, 'epoch_2.pth'))
     return work_dir, ckpt
 
 
