@@ -635,7 +635,8 @@ def probe_backbone(model, datasets, args, source=None):
     """:func:`probes` of ``model.backbone``, or with ``source='teacher'`` of
     the momentum teacher's (``model.target.backbone``)."""
     from ssl_plugins.evaluation import extract_features
-    backbone = model.target.backbone if source == 'teacher' else model.backbone
+    from ssl_plugins.models.utils.backbone_sources import backbone_module
+    backbone = backbone_module(model, source or 'online')
     return probes({s: extract_features(backbone, model.data_preprocessor, ds,
                                        batch_size=500)
                    for s, ds in datasets.items()}, args)

@@ -24,8 +24,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import ssl_plugins  # noqa: F401  (applies the upstream fixes)
-from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
-                                                    load_backbone_weights)
+from ssl_plugins.evaluation.backbone_export import load_backbone_weights
+from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
 
 def parse_args(argv=None):
