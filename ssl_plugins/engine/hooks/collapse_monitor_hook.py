@@ -3,11 +3,12 @@ import math
 from typing import Optional
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 
 from ssl_plugins.functional.collapse import (effective_rank,
                                              normalized_embedding_std)
+from ssl_plugins.functional.distributed import get_world_size
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 

@@ -2,9 +2,10 @@
 from typing import Dict, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import barrier, broadcast_object_list, get_rank
+from mmengine.dist import barrier, broadcast_object_list
 from mmengine.hooks import Hook, LoggerHook
 
+from ssl_plugins.functional.distributed import get_rank
 from ssl_plugins.functional.knn import knn_accuracy
 from ssl_plugins.models.utils.backbone_sources import (SOURCE_PREFIXES,
                                                        backbone_module)

@@ -5,7 +5,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from ssl_plugins.functional.distributed import global_batch_weight
+from ssl_plugins.functional.distributed import (get_rank, get_world_size,
+                                                global_batch_weight)
 from ssl_plugins.registry import MODELS
 from .base import BaseSelfSupervisor
 
@@ -69,7 +70,7 @@ class SwAV(BaseSelfSupervisor):
             raise ValueError(f'SwAV.start_queue: length must be >= 1, got '
                              f'{length}')
         w = self.head.prototypes.weight
-        self._queue = w.new_zeros((_world_size(),
+        self._queue = w.new_zeros((get_world_size(),
                                    len(self.head.crops_for_assign), length,
                                    w.shape[1]))
 
@@ -77,7 +78,7 @@ class SwAV(BaseSelfSupervisor):
     def queue(self) -> Optional[torch.Tensor]:
         """This process's share ``(views, length, dim)`` (None before the
         start): the queued embeddings its codes use."""
-        return None if self._queue is None else self._queue[_rank()]
+        return None if self._queue is None else self._queue[get_rank()]
 
     def queue_state(self) -> Optional[torch.Tensor]:
         """The shares of all processes, ``(world_size, views, length, dim)``.
@@ -95,7 +96,7 @@ class SwAV(BaseSelfSupervisor):
             self._queue = None
             return
         w = self.head.prototypes.weight
-        expected = (_world_size(), len(self.head.crops_for_assign),
+        expected = (get_world_size(), len(self.head.crops_for_assign),
                     w.shape[1])
         if queue.dim() != 4 or (queue.shape[0], queue.shape[1],
                                 queue.shape[3]) != expected:
@@ -165,7 +166,7 @@ class SwAV(BaseSelfSupervisor):
         used = list(self.queue.clone()) if self.queue_in_use else None
         new = torch.stack(new).to(self._queue.dtype).contiguous()
         if self._queue.shape[0] > 1:
-            gathered = [torch.empty_like(new) for _ in range(_world_size())]
+            gathered = [torch.empty_like(new) for _ in range(get_world_size())]
             dist.all_gather(gathered, new)
             new = torch.stack(gathered)
         else:
@@ -173,15 +174,3 @@ class SwAV(BaseSelfSupervisor):
         self._queue[:, :, batch:] = self._queue[:, :, :-batch].clone()
         self._queue[:, :, :batch] = new
         return used
-
-
-def _world_size() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
-
-
-def _rank() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return 0
