@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from ssl_plugins.functional.distributed import (get_rank, get_world_size,
                                                 global_batch_weight)
 from ssl_plugins.registry import MODELS
+from ..utils import global_avg_pool
 from .base import BaseSelfSupervisor
 
 
@@ -127,7 +128,7 @@ class SwAV(BaseSelfSupervisor):
             self.backbone, views,
             stats_from_first=self.bn_stats_from_global_views)
         # global-average-pool first: maps of different crop sizes differ
-        feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
+        feats = [global_avg_pool(f) for f in feats]
         z = F.normalize(self.neck(torch.cat(feats)), dim=1)
         return list(z.split([f.shape[0] for f in feats]))
 
