@@ -623,7 +623,7 @@ def probes(feats, args):
     (logistic regression on the cached, standardised features) of ``feats``
     (split -> (features, labels))."""
     from ssl_plugins.evaluation import linear_probe
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     knn = {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
            for k in args.k}
     linear = (None if args.no_linear else

@@ -108,7 +108,7 @@ def probe(feats, ks, temperature, linear):
     """kNN accuracies per k of ``feats`` (split -> (features, labels)), and
     the linear probe's top-1 under ``'linear'``."""
     from ssl_plugins.evaluation import linear_probe
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     res = {k: knn_accuracy(*feats['train'], *feats['test'], k=k,
                            temperature=temperature) for k in ks}
     if linear:

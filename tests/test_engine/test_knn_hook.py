@@ -51,7 +51,7 @@ def run(cfg):
 
 def offline_knn(runner, backbone, k, max_samples=None):
     from ssl_plugins.evaluation import extract_features
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     from ssl_plugins.registry import DATASETS
     feats = []
     for i, split in enumerate(('train', 'test')):

@@ -6,7 +6,6 @@ from mmengine.dist import barrier, broadcast_object_list
 from mmengine.hooks import Hook, LoggerHook
 
 from ssl_plugins.functional.distributed import get_rank
-from ssl_plugins.functional.knn import knn_accuracy
 from ssl_plugins.models.utils.backbone_sources import (SOURCE_PREFIXES,
                                                        backbone_module)
 from ssl_plugins.registry import DATASETS, HOOKS
@@ -140,6 +139,7 @@ class KNNHook(Hook):
     def compute(self, runner) -> Dict[str, float]:
         """Extract features and return the accuracies (no logging)."""
         from ssl_plugins.evaluation import extract_features
+        from ssl_plugins.evaluation.knn import knn_accuracy
         if self._datasets is None:
             self._datasets = {
                 split: DATASETS.build(cfg)
