@@ -34,9 +34,9 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from ssl_plugins.compat import UnsafeCheckpointError
-from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
-                                                    export_backbone,
+from ssl_plugins.evaluation.backbone_export import (export_backbone,
                                                     load_checkpoint_file)
+from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
 
 def parse_args(argv=None):

@@ -35,10 +35,8 @@ import ssl_plugins  # noqa: F401  isort: skip (upstream fixes first)
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
-                                                    load_backbone_weights)
-
-SOURCES = SOURCE_PREFIXES  # source -> checkpoint key prefixes
+from ssl_plugins.evaluation.backbone_export import load_backbone_weights
+from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
 
 def parse_args(argv=None):
@@ -47,7 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', nargs='?',
                         help='checkpoint; omit with --random-init / '
                         '--raw-pixels only')
-    parser.add_argument('--source', choices=sorted(SOURCES), nargs='+',
+    parser.add_argument('--source', choices=sorted(SOURCE_PREFIXES), nargs='+',
                         default=['online'],
                         help='backbone(s) of the checkpoint to evaluate: '
                         'online/student (backbone.*) and/or target/teacher '
@@ -77,12 +75,6 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='also write the results to this json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-def load_backbone(backbone, checkpoint, source='online'):
-    """Load one backbone of a checkpoint (or an exported backbone file) into
-    ``backbone``, strictly; see ``ssl_plugins.evaluation.backbone_export``."""
-    load_backbone_weights(backbone, checkpoint, source)
 
 
 def build_backbone(cfg, seed=0):
@@ -116,7 +108,7 @@ def probe(feats, ks, temperature, linear):
     """kNN accuracies per k of ``feats`` (split -> (features, labels)), and
     the linear probe's top-1 under ``'linear'``."""
     from ssl_plugins.evaluation import linear_probe
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     res = {k: knn_accuracy(*feats['train'], *feats['test'], k=k,
                            temperature=temperature) for k in ks}
     if linear:
@@ -214,7 +206,7 @@ def main(argv=None):
     for source in (args.source if args.checkpoint else []):
         model = build_backbone(cfg, args.seed)
         try:
-            load_backbone(model.backbone, args.checkpoint, source)
+            load_backbone_weights(model.backbone, args.checkpoint, source)
         except KeyError as err:
             raise SystemExit(str(err.args[0]))
         name = f'{source} ({osp.basename(args.checkpoint)})'

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 
 import ssl_plugins  # noqa: F401  (applies the upstream fixes)
-from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
-                                                    load_backbone_weights)
+from ssl_plugins.evaluation.backbone_export import load_backbone_weights
+from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)

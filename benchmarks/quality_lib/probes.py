@@ -17,7 +17,7 @@ def probes(feats, args):
     (logistic regression on the cached, standardised features) of ``feats``
     (split -> (features, labels))."""
     from ssl_plugins.evaluation import linear_probe
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     knn = {k: knn_accuracy(*feats['train'], *feats['test'], k=k)['top1']
            for k in args.k}
     linear = (None if args.no_linear else
@@ -29,7 +29,8 @@ def probe_backbone(model, datasets, args, source=None):
     """:func:`probes` of ``model.backbone``, or with ``source='teacher'`` of
     the momentum teacher's (``model.target.backbone``)."""
     from ssl_plugins.evaluation import extract_features
-    backbone = model.target.backbone if source == 'teacher' else model.backbone
+    from ssl_plugins.models.utils.backbone_sources import backbone_module
+    backbone = backbone_module(model, source or 'online')
     return probes({s: extract_features(backbone, model.data_preprocessor, ds,
                                        batch_size=500)
                    for s, ds in datasets.items()}, args)

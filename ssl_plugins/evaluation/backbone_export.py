@@ -3,9 +3,11 @@
 A pretraining checkpoint of ``ssl_plugins`` (mmengine layout, as mmselfsup's)
 holds the whole algorithm under ``state_dict``: the online/student backbone as
 ``backbone.*``, necks and heads, and for BYOL/DINO a momentum copy of the
-backbone. :data:`SOURCE_PREFIXES` says under which prefix each *source* lives;
-:func:`backbone_state_dict` strips it, and the ``*_to_*`` functions turn
-mmpretrain ``ResNet`` keys into torchvision ``resnet*`` keys and back.
+backbone. Which prefix each *source* lives under is
+:mod:`ssl_plugins.models.utils.backbone_sources` (``SOURCE_PREFIXES``,
+``backbone_state_dict``); here, :func:`export_backbone` writes one backbone
+and the ``*_to_*`` functions turn mmpretrain ``ResNet`` keys into torchvision
+``resnet*`` keys and back.
 
 Everything here is pure (dicts of tensors in, dicts of tensors out) except
 :func:`load_checkpoint_file`.
@@ -47,19 +49,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-#: source -> candidate key prefixes, tried in order. The online network of
-#: every algorithm is ``backbone.`` (mmselfsup layout); DINO calls it the
-#: student. The momentum copies are the target (BYOL) / teacher (DINO).
-SOURCE_PREFIXES: Dict[str, Tuple[str, ...]] = {
-    'online': ('backbone.', ),
-    'student': ('backbone.', ),
-    'target': ('target.backbone.', 'target_net.module.0.', 'target_net.0.'),
-    'teacher':
-    ('teacher.backbone.', 'target.backbone.', 'teacher.module.backbone.'),
-}
-
-#: Top-level prefixes a wrapper may add in front of every key.
-_WRAPPER_PREFIXES = ('module.', )
+from ssl_plugins.models.utils.backbone_sources import (backbone_state_dict,
+                                                       model_state_dict)
+from ssl_plugins.models.utils.pretrained_init import load_state_dict_exactly
 
 
 def load_checkpoint_file(path: str) -> dict:
@@ -78,73 +70,6 @@ def load_checkpoint_file(path: str) -> dict:
     """
     from ssl_plugins.compat import safe_torch_load
     return safe_torch_load(path, map_location='cpu')
-
-
-def model_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
-    """The model's state dict of a checkpoint, without a DDP ``module.``.
-
-    Args:
-        checkpoint (Mapping): Either an mmengine checkpoint (with a
-            ``state_dict`` key) or a bare state dict.
-
-    Returns:
-        OrderedDict[str, torch.Tensor]: Tensor entries only.
-    """
-    if not isinstance(checkpoint, Mapping):
-        raise TypeError('expected a checkpoint dict, got '
-                        f'{type(checkpoint).__name__}')
-    state = checkpoint.get('state_dict', checkpoint)
-    out = OrderedDict()
-    for key, value in state.items():
-        if not isinstance(value, torch.Tensor):
-            continue
-        for wrapper in _WRAPPER_PREFIXES:
-            if key.startswith(wrapper):
-                key = key[len(wrapper):]
-                break
-        out[key] = value
-    return out
-
-
-def backbone_state_dict(
-    state_dict: Mapping[str, torch.Tensor],
-    source: str = 'online',
-    prefixes: Dict[str, Tuple[str, ...]] = None
-) -> 'OrderedDict[str, torch.Tensor]':
-    """Keys of one backbone, with their prefix removed.
-
-    Args:
-        state_dict (Mapping[str, torch.Tensor]): Full model state dict
-            (see :func:`model_state_dict`).
-        source (str): ``'online'``, ``'student'``, ``'target'`` or
-            ``'teacher'`` (see :data:`SOURCE_PREFIXES`).
-        prefixes (dict, optional): Replaces :data:`SOURCE_PREFIXES`.
-
-    Returns:
-        OrderedDict[str, torch.Tensor]: Backbone-relative keys
-        (``conv1.weight`` ...), tensors cloned and contiguous so that saving
-        them writes only the backbone.
-
-    Raises:
-        KeyError: Unknown source, or none of its prefixes is present (the
-            message lists what the checkpoint holds).
-    """
-    table = SOURCE_PREFIXES if prefixes is None else prefixes
-    if source not in table:
-        raise KeyError(f'unknown source {source!r}; choose one of '
-                       f'{sorted(table)}')
-    for prefix in table[source]:
-        picked = OrderedDict((k[len(prefix):], v.detach().clone().contiguous())
-                             for k, v in state_dict.items()
-                             if k.startswith(prefix))
-        if picked:
-            return picked
-    # imported here: ssl_plugins.models pulls in mmpretrain's models
-    from ssl_plugins.models.utils.pretrained_init import summarize_key_prefixes
-    raise KeyError(
-        f'no {source!r} backbone in this checkpoint: none of the prefixes '
-        f'{list(table[source])} is present. It holds: '
-        f'{summarize_key_prefixes(state_dict)}')
 
 
 def _check_plain_resnet(keys: Sequence[str], what: str) -> None:
@@ -475,7 +400,8 @@ def export_backbone(
 
     Args:
         checkpoint (Mapping): Loaded checkpoint (or bare state dict).
-        source (str): Which backbone, see :data:`SOURCE_PREFIXES`.
+        source (str): Which backbone: ``'online'``, ``'student'``,
+            ``'target'`` or ``'teacher'`` (``backbone_sources``).
         fmt (str): ``'mmpretrain'`` (keys of mmpretrain's ``ResNet`` /
             ``VisionTransformer`` / any backbone as built) or
             ``'torchvision'`` (ResNet only, and only one of torchvision's
@@ -514,16 +440,14 @@ def load_backbone_weights(backbone: torch.nn.Module,
         backbone (nn.Module): Built from the same config as the checkpoint.
         checkpoint (str): Pretraining checkpoint or an exported backbone
             file (keys without prefix, from ``extract_backbone_weights.py``).
-        source (str): See :data:`SOURCE_PREFIXES`; ignored for an exported
-            file.
+        source (str): As for :func:`export_backbone`; ignored for an
+            exported file.
 
     Raises:
         KeyError: The source is missing, or the weights do not fit
             (``CheckpointMismatchError``: missing and unexpected keys and
             size mismatches listed, with the file name).
     """
-    from ssl_plugins.models.utils.pretrained_init import \
-        load_state_dict_exactly
     state = model_state_dict(load_checkpoint_file(checkpoint))
     own = set(backbone.state_dict())
     if own and own.issubset(state):  # an exported, prefix-less backbone

@@ -6,13 +6,13 @@ import torch.nn.functional as F
 from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
+from ssl_plugins.models.utils.pooling import global_avg_pool
+
 
 def _pool(feats) -> torch.Tensor:
     if isinstance(feats, (tuple, list)):
         feats = feats[-1]
-    if feats.dim() == 4:
-        feats = feats.mean(dim=(2, 3))
-    return feats
+    return global_avg_pool(feats)
 
 
 def first_view(inputs):

@@ -21,6 +21,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from .distributed import get_world_size, is_dist_initialized
+
 
 def dino_loss(student_out: torch.Tensor,
               teacher_out: torch.Tensor,
@@ -90,11 +92,10 @@ def dino_loss(student_out: torch.Tensor,
 
 def _all_reduce_sum(x: torch.Tensor) -> Tuple[torch.Tensor, int]:
     """Sum ``x`` over ranks (no-op without an initialised process group)."""
-    if dist.is_available() and dist.is_initialized():
+    if is_dist_initialized():
         x = x.clone()
         dist.all_reduce(x)
-        return x, dist.get_world_size()
-    return x, 1
+    return x, get_world_size()
 
 
 @torch.no_grad()

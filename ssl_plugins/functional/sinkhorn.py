@@ -13,10 +13,11 @@ import math
 import torch
 import torch.distributed as dist
 
+from .distributed import get_world_size
+
 
 def _dist_on(distributed: bool) -> bool:
-    return (distributed and dist.is_available() and dist.is_initialized()
-            and dist.get_world_size() > 1)
+    return distributed and get_world_size() > 1
 
 
 @torch.no_grad()

@@ -51,7 +51,7 @@ def run(cfg):
 
 def offline_knn(runner, backbone, k, max_samples=None):
     from ssl_plugins.evaluation import extract_features
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     from ssl_plugins.registry import DATASETS
     feats = []
     for i, split in enumerate(('train', 'test')):
@@ -124,3 +124,22 @@ def test_knn_hook_bad_source_and_missing_splits(tmp_path, fake_fmnist):
     cfg.knn_eval = None
     with pytest.raises(KeyError, match='knn_eval'):
         run(cfg)
+
+
+def test_knn_hook_target_of_a_model_without_momentum_copy():
+    from torch import nn
+
+    from ssl_plugins.engine.hooks import KNNHook
+
+    class Plain(nn.Module):  # an algorithm without target (SimSiam, ...)
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Linear(2, 2)
+
+    model = Plain()
+    assert KNNHook(source='student')._backbone(model) is model.backbone
+    with pytest.raises(AttributeError,
+                       match=r'^KNNHook\(source="target"\): Plain has no '
+                       r'target\.backbone \(no momentum target\)$'):
+        KNNHook(source='target')._backbone(model)

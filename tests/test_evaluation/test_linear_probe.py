@@ -120,7 +120,7 @@ def _opts(root):
 
 
 def test_knn_eval_linear_raw_pixels_and_val(tmp_path, fake_fmnist, capsys):
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     from ssl_plugins.registry import DATASETS
     tool = _tool()
     out = str(tmp_path / 'res.json')

@@ -3,7 +3,7 @@ normalisation."""
 import pytest
 import torch
 
-from ssl_plugins.functional.photometric import solarize
+from ssl_plugins.models.data_preprocessors.photometric import solarize
 from ssl_plugins.registry import MODELS
 
 MEAN, STD = [10., 20., 30.], [2., 3., 4.]

@@ -15,9 +15,9 @@ from torchvision.transforms import functional as TF
 
 from ssl_plugins.datasets.transforms import (BadImageError, EncodedImage,
                                              LoadImageBytes, PackEncodedImage)
-from ssl_plugins.functional.photometric import solarize
-from ssl_plugins.functional.resized_crop import (pack_images, resized_crops,
-                                                 sample_resized_crop_boxes)
+from ssl_plugins.models.data_preprocessors.photometric import solarize
+from ssl_plugins.models.data_preprocessors.resized_crop import (
+    pack_images, resized_crops, sample_resized_crop_boxes)
 from ssl_plugins.registry import MODELS, TRANSFORMS
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from ssl_plugins.evaluation.backbone_export import (
-    backbone_state_dict, mmpretrain_resnet_to_torchvision,
-    torchvision_resnet_to_mmpretrain)
+    mmpretrain_resnet_to_torchvision, torchvision_resnet_to_mmpretrain)
+from ssl_plugins.models.utils.backbone_sources import backbone_state_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -35,7 +35,7 @@ def checkpoint(tmp_path):
 
 def reference(model, backbone, root, k):
     from ssl_plugins.evaluation import extract_features
-    from ssl_plugins.functional.knn import knn_accuracy
+    from ssl_plugins.evaluation.knn import knn_accuracy
     from ssl_plugins.registry import DATASETS
     cfg = Config.fromfile(FMNIST_BYOL).knn_eval
     feats = []

@@ -4,7 +4,7 @@
 Features: the same as the kNN evaluation (``cfg.knn_eval`` splits, backbone in
 eval mode, global-average-pooled last stage, L2-normalised). The map is
 computed by scikit-learn's ``TSNE`` when it is installed, otherwise by the
-exact t-SNE of ``ssl_plugins.functional.tsne`` (fine up to a few thousand
+exact t-SNE of ``ssl_plugins.evaluation.tsne`` (fine up to a few thousand
 points).
 
 Example::
@@ -24,8 +24,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import ssl_plugins  # noqa: F401  (applies the upstream fixes)
-from ssl_plugins.evaluation.backbone_export import (SOURCE_PREFIXES,
-                                                    load_backbone_weights)
+from ssl_plugins.evaluation.backbone_export import load_backbone_weights
+from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
 
 def parse_args(argv=None):
@@ -90,7 +90,7 @@ def run_tsne(feats, backend, perplexity, n_iter, seed):
                             init='pca',
                             random_state=seed)
             return torch.from_numpy(tsne.fit_transform(feats.numpy()))
-    from ssl_plugins.functional.tsne import tsne
+    from ssl_plugins.evaluation.tsne import tsne
     return tsne(feats, perplexity=perplexity, n_iter=n_iter, seed=seed)
 
 

@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 
-from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
@@ -10,6 +9,7 @@ from ssl_plugins.engine.checkpoint_io import (CHECKSUM_SUFFIX, LAST_CHECKPOINT,
                                               atomic_write_text, commit_file,
                                               nonfinite_entries,
                                               write_checksum)
+from ssl_plugins.functional.distributed import get_rank
 from ssl_plugins.registry import HOOKS
 
 
@@ -85,7 +85,7 @@ class AtomicCheckpointHook(CheckpointHook):
             save_param_scheduler=self.save_param_scheduler,
             meta=meta, by_epoch=self.by_epoch,
             backend_args=self.backend_args, **self.args)
-        if is_main_process():
+        if get_rank() == 0:
             commit_file(osp.join(self.out_dir, tmp_name), path)
             write_checksum(path)
             atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT),

@@ -3,11 +3,13 @@ import math
 from typing import Optional
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 
 from ssl_plugins.functional.collapse import (effective_rank,
                                              normalized_embedding_std)
+from ssl_plugins.functional.distributed import get_world_size
+from ssl_plugins.models.utils.pooling import global_avg_pool
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 
@@ -20,9 +22,7 @@ def _embedding(output) -> Optional[torch.Tensor]:
         output = output[-1]
     if not isinstance(output, torch.Tensor) or output.dim() < 2:
         return None
-    if output.dim() == 4:
-        output = output.mean(dim=(2, 3))
-    return output.detach().flatten(1)
+    return global_avg_pool(output).detach().flatten(1)
 
 
 @HOOKS.register_module()

@@ -4,6 +4,8 @@ from typing import Dict, List, Optional, Tuple
 import torch.distributed as dist
 from mmengine.hooks import Hook
 
+from ssl_plugins.functional.distributed import (get_rank, get_world_size,
+                                                is_dist_initialized)
 from ssl_plugins.registry import HOOKS
 
 _KEY = 'ssl_plugins/heartbeat/{}'
@@ -11,7 +13,7 @@ _KEY = 'ssl_plugins/heartbeat/{}'
 
 def _store():
     """The default process group's key-value store, or None."""
-    if not (dist.is_available() and dist.is_initialized()):
+    if not is_dist_initialized():
         return None
     try:
         return dist.distributed_c10d._get_default_store()
@@ -41,7 +43,7 @@ class HeartbeatHook(Hook):
                           data_batch: Optional[dict] = None) -> None:
         store = _store()
         if store is not None:
-            store.set(_KEY.format(dist.get_rank()), str(runner.iter + 1))
+            store.set(_KEY.format(get_rank()), str(runner.iter + 1))
 
 
 def last_iterations(world_size: int) -> Dict[int, Optional[int]]:
@@ -70,7 +72,7 @@ def explain_collective_timeout(err: BaseException) -> Optional[str]:
     timeout of an initialised process group, else None."""
     if not is_collective_timeout(err) or _store() is None:
         return None
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank, world = get_rank(), get_world_size()
     iters = last_iterations(world)
     known = [i for i in iters.values() if i is not None]
     newest = max(known) if known else None

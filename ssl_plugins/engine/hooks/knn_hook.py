@@ -2,10 +2,12 @@
 from typing import Dict, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import barrier, broadcast_object_list, get_rank
+from mmengine.dist import barrier, broadcast_object_list
 from mmengine.hooks import Hook, LoggerHook
 
-from ssl_plugins.functional.knn import knn_accuracy
+from ssl_plugins.functional.distributed import get_rank
+from ssl_plugins.models.utils.backbone_sources import (SOURCE_PREFIXES,
+                                                       backbone_module)
 from ssl_plugins.registry import DATASETS, HOOKS
 from .model_access import unwrapped_model
 
@@ -41,7 +43,8 @@ class KNNHook(Hook):
             ``cfg.knn_eval.batch_size`` or 256.
         source (str): ``'online'``/``'student'`` (``model.backbone``) or
             ``'target'``/``'teacher'``
-            (``model.target.backbone``, the momentum copy of BYOL/DINO).
+            (``model.target.backbone``, the momentum copy of BYOL/DINO), as
+            ``models.utils.backbone_sources.backbone_module`` resolves it.
         by_epoch (bool): Count ``interval`` in epochs. Default True.
         before_train (bool): Also evaluate before the first step (the
             random-init baseline). Default False.
@@ -64,7 +67,7 @@ class KNNHook(Hook):
                  by_epoch: bool = True,
                  before_train: bool = False,
                  max_samples: Optional[Sequence[int]] = None):
-        if source not in ('online', 'student', 'target', 'teacher'):
+        if source not in SOURCE_PREFIXES:
             raise ValueError(
                 "KNNHook: source must be 'online'/'student' or "
                 f"'target'/'teacher', got {source!r}")
@@ -88,14 +91,11 @@ class KNNHook(Hook):
         return unwrapped_model(runner, 'KNNHook')
 
     def _backbone(self, model) -> torch.nn.Module:
-        if self.source in ('online', 'student'):
-            return model.backbone
-        target = getattr(model, 'target', None)
-        if target is None or not hasattr(target, 'backbone'):
-            raise AttributeError(f'KNNHook(source="{self.source}"): '
-                                 f'{type(model).__name__} has no '
-                                 'target.backbone (no momentum target)')
-        return target.backbone
+        try:
+            return backbone_module(model, self.source)
+        except AttributeError as err:
+            raise AttributeError(
+                f'KNNHook(source="{self.source}"): {err}') from None
 
     def _dataset_cfgs(self, runner) -> Dict[str, dict]:
         knn_cfg = runner.cfg.get('knn_eval', None) or {}
@@ -139,6 +139,7 @@ class KNNHook(Hook):
     def compute(self, runner) -> Dict[str, float]:
         """Extract features and return the accuracies (no logging)."""
         from ssl_plugins.evaluation import extract_features
+        from ssl_plugins.evaluation.knn import knn_accuracy
         if self._datasets is None:
             self._datasets = {
                 split: DATASETS.build(cfg)

@@ -2,9 +2,9 @@
 from typing import Optional
 
 import torch
-from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 
+from ssl_plugins.functional.distributed import get_world_size
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 

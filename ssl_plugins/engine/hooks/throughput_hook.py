@@ -2,9 +2,9 @@
 import time
 from typing import Any, Optional
 
-from mmengine.dist import get_world_size
 from mmengine.hooks import Hook, IterTimerHook
 
+from ssl_plugins.functional.distributed import get_world_size
 from ssl_plugins.registry import HOOKS
 
 

@@ -1,12 +1,12 @@
 """LARS with the official Barlow Twins update rule (see
-:mod:`ssl_plugins.functional.lars`)."""
+:mod:`ssl_plugins.engine.optimizers.lars`)."""
 from typing import Iterable
 
 import torch
 from torch.optim import Optimizer
 
-from ssl_plugins.functional.lars import lars_update_
 from ssl_plugins.registry import OPTIMIZERS
+from .lars import lars_update_
 
 
 @OPTIMIZERS.register_module()

@@ -6,7 +6,7 @@ from torch import nn
 
 from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
-from ..utils import MomentumTarget
+from ..utils import MomentumTarget, global_avg_pool
 from .base import BaseSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
 
@@ -122,7 +122,7 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
         feats = self.backbone_per_resolution(
             backbone, views, stats_from_first=self.bn_stats_from_global_views)
         # ResNet maps differ in size between resolutions: pool before cat
-        feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
+        feats = [global_avg_pool(f) for f in feats]
         return neck(torch.cat(feats))
 
     def loss(self,

@@ -5,8 +5,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from ssl_plugins.functional.distributed import global_batch_weight
+from ssl_plugins.functional.distributed import (get_rank, get_world_size,
+                                                global_batch_weight)
 from ssl_plugins.registry import MODELS
+from ..utils import global_avg_pool
 from .base import BaseSelfSupervisor
 
 
@@ -69,7 +71,7 @@ class SwAV(BaseSelfSupervisor):
             raise ValueError(f'SwAV.start_queue: length must be >= 1, got '
                              f'{length}')
         w = self.head.prototypes.weight
-        self._queue = w.new_zeros((_world_size(),
+        self._queue = w.new_zeros((get_world_size(),
                                    len(self.head.crops_for_assign), length,
                                    w.shape[1]))
 
@@ -77,7 +79,7 @@ class SwAV(BaseSelfSupervisor):
     def queue(self) -> Optional[torch.Tensor]:
         """This process's share ``(views, length, dim)`` (None before the
         start): the queued embeddings its codes use."""
-        return None if self._queue is None else self._queue[_rank()]
+        return None if self._queue is None else self._queue[get_rank()]
 
     def queue_state(self) -> Optional[torch.Tensor]:
         """The shares of all processes, ``(world_size, views, length, dim)``.
@@ -95,7 +97,7 @@ class SwAV(BaseSelfSupervisor):
             self._queue = None
             return
         w = self.head.prototypes.weight
-        expected = (_world_size(), len(self.head.crops_for_assign),
+        expected = (get_world_size(), len(self.head.crops_for_assign),
                     w.shape[1])
         if queue.dim() != 4 or (queue.shape[0], queue.shape[1],
                                 queue.shape[3]) != expected:
@@ -126,7 +128,7 @@ class SwAV(BaseSelfSupervisor):
             self.backbone, views,
             stats_from_first=self.bn_stats_from_global_views)
         # global-average-pool first: maps of different crop sizes differ
-        feats = [f.mean(dim=(2, 3)) if f.dim() == 4 else f for f in feats]
+        feats = [global_avg_pool(f) for f in feats]
         z = F.normalize(self.neck(torch.cat(feats)), dim=1)
         return list(z.split([f.shape[0] for f in feats]))
 
@@ -165,7 +167,7 @@ class SwAV(BaseSelfSupervisor):
         used = list(self.queue.clone()) if self.queue_in_use else None
         new = torch.stack(new).to(self._queue.dtype).contiguous()
         if self._queue.shape[0] > 1:
-            gathered = [torch.empty_like(new) for _ in range(_world_size())]
+            gathered = [torch.empty_like(new) for _ in range(get_world_size())]
             dist.all_gather(gathered, new)
             new = torch.stack(gathered)
         else:
@@ -173,15 +175,3 @@ class SwAV(BaseSelfSupervisor):
         self._queue[:, :, batch:] = self._queue[:, :, :-batch].clone()
         self._queue[:, :, :batch] = new
         return used
-
-
-def _world_size() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
-
-
-def _rank() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return 0

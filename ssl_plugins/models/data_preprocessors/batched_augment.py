@@ -7,15 +7,14 @@ import torch
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from torch import nn
 
-from ssl_plugins.functional.photometric import (apply_photometric,
-                                                jitter_range,
-                                                sample_photometric_params)
 from ssl_plugins.registry import MODELS
+from .photometric import (apply_photometric, jitter_range,
+                          sample_photometric_params)
 
 
 class BatchedPhotometricAugment(nn.Module):
     """Colour jitter, greyscale, blur, solarize of a float RGB batch in [0, 1],
-    one random draw per sample (see :mod:`ssl_plugins.functional.photometric`).
+    one random draw per sample (see :mod:`.photometric`).
 
     Args:
         blur_kernel_size (int, optional): odd kernel side; defaults to the odd
@@ -23,7 +22,7 @@ class BatchedPhotometricAugment(nn.Module):
             BYOL/SimCLR).
         solarize_threshold (float): threshold in [0, 1] (128/255 for uint8).
         **sample_cfg: the draws' settings, arguments of
-            :func:`~ssl_plugins.functional.photometric.sample_photometric_params`
+            :func:`~.photometric.sample_photometric_params`
             (defaults: BYOL's view 1):
         brightness, contrast, saturation (float): jitter strengths; factors
             uniform in ``[max(0, 1 - s), 1 + s]``.

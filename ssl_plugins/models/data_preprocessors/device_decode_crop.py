@@ -7,7 +7,7 @@ reads each file's bytes (``LoadImageBytes`` + ``PackEncodedImage``), and the
 whole augmentation runs on the batch where the model is: JPEG decoding
 (nvJPEG through ``torchvision.io.decode_jpeg(list, device='cuda')``, as
 NVIDIA DALI does), the random-resized crops of every view (one batched
-resampling per output size, :mod:`ssl_plugins.functional.resized_crop`),
+resampling per output size, :mod:`.resized_crop`),
 the flips, then the batched photometric ops of
 :class:`BatchedAugmentDataPreprocessor`. On a CPU the same code runs on the
 CPU.
@@ -21,10 +21,9 @@ from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 from ssl_plugins.datasets.transforms.image_bytes import (EncodedImage,
                                                          image_format)
 from ssl_plugins.datasets.transforms.loading import BadImageError, _diagnose
-from ssl_plugins.functional.resized_crop import (pack_images, resized_crops,
-                                                 sample_resized_crop_boxes)
 from ssl_plugins.registry import MODELS
 from .batched_augment import BatchedAugmentDataPreprocessor
+from .resized_crop import pack_images, resized_crops, sample_resized_crop_boxes
 
 #: One view's crop parameters: ``(N, 4)`` boxes (top, left, h, w) and
 #: ``(N,)`` bool flips.
@@ -125,12 +124,12 @@ class DeviceDecodeCropPreprocessor(BatchedAugmentDataPreprocessor):
     drawn with torchvision's ``RandomResizedCrop`` rule (area fraction
     uniform in the group's scale, aspect ratio log-uniform in ``ratio``, 10
     attempts then the central fallback;
-    :func:`~ssl_plugins.functional.resized_crop.sample_resized_crop_boxes`)
+    :func:`~.resized_crop.sample_resized_crop_boxes`)
     and a flip with probability ``flip_prob``, drawn on the CPU from
     torch's global generator (seeded by mmengine); (3) all crops of one
     output size, of every view and image, cut and resized by one batched
     bilinear resampling of the packed decoded images
-    (:func:`~ssl_plugins.functional.resized_crop.resized_crops`).
+    (:func:`~.resized_crop.resized_crops`).
 
     Differences from the per-image path (``LoadImageFromFile`` +
     ``MultiCrop``): on the CPU torchvision's libjpeg-turbo gives OpenCV's

@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from ssl_plugins.registry import MODELS
+from ..utils.pooling import global_avg_pool
 
 
 @MODELS.register_module()
@@ -88,7 +89,5 @@ class DINONeck(BaseModule):
         """
         if isinstance(x, (tuple, list)):
             x = x[-1]
-        if x.dim() == 4:
-            x = x.mean(dim=(2, 3))
-        x = F.normalize(self.mlp(x), dim=-1, p=2)
+        x = F.normalize(self.mlp(global_avg_pool(x)), dim=-1, p=2)
         return self.last_layer(x)

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ssl_plugins.registry import MODELS
+from ..utils.pooling import global_avg_pool
 
 
 @MODELS.register_module()
@@ -71,8 +72,8 @@ class MLPNeck(BaseModule):
         """Project a backbone output (tensor, or tuple whose last is used)."""
         if isinstance(x, (tuple, list)):
             x = x[-1]
-        if x.dim() == 4 and self.with_avg_pool:
-            x = x.mean(dim=(2, 3))
+        if self.with_avg_pool:
+            x = global_avg_pool(x)
         if x.dim() != 2 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f'MLPNeck expects (N, {self.in_channels}) features (or '

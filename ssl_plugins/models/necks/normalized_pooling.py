@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ssl_plugins.registry import MODELS
+from ..utils.pooling import global_avg_pool
 
 
 @MODELS.register_module()
@@ -38,6 +39,4 @@ class NormalizedGlobalPooling(BaseModule):
         """Pooled, standardised features of the last input map, as a
         1-tuple (mmpretrain's neck convention)."""
         x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
-        if x.dim() == 4:
-            x = x.mean(dim=(2, 3))
-        return (self.bn(x), )
+        return (self.bn(global_avg_pool(x)), )

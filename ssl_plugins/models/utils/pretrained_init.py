@@ -11,7 +11,9 @@ behaviour, unchanged). With ``strict=True`` the selected weights must fit the
 module exactly, or :class:`CheckpointMismatchError` names the file, the prefix
 and the offending keys, with both shapes for a size mismatch. The checkpoint
 is read by mmengine's loader either way (local files with
-``weights_only=True``, see :mod:`ssl_plugins.compat.safe_load`).
+``weights_only=True``, see :mod:`ssl_plugins.compat.safe_load`). Which keys
+``prefix`` selects: :func:`.backbone_sources.select_prefix` (the module that
+says where each backbone of a checkpoint lives).
 
 Why not a new type name: mmengine (``BaseModule.init_weights`` applies
 ``'Pretrained'`` after every other initialiser) and mmpretrain (``ResNet``
@@ -20,17 +22,16 @@ skips ``zero_init_residual``, ``VisionTransformer`` keeps the loaded
 other name they would overwrite loaded weights after loading.
 """
 import re
-from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 import torch
 from mmengine.model.weight_init import PretrainedInit as _MMEnginePretrained
 from torch import nn
 
 from ssl_plugins.registry import WEIGHT_INITIALIZERS
+from .backbone_sources import (SOURCE_PREFIXES, select_prefix,
+                               summarize_key_prefixes)
 
-#: A DDP wrapper in front of every key (mmengine strips it too).
-_WRAPPER_PREFIX = 'module.'
 #: Listed keys per category in an error message.
 _MAX_LISTED = 10
 
@@ -43,23 +44,6 @@ class CheckpointMismatchError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
-
-
-def summarize_key_prefixes(keys: Iterable[str], limit: int = 20) -> str:
-    """The distinct first two components of dotted keys, for messages.
-
-    Args:
-        keys (Iterable[str]): State-dict keys.
-        limit (int): At most this many prefixes are listed.
-
-    Returns:
-        str: e.g. ``'backbone.conv1, backbone.layer1, neck.mlp'``.
-    """
-    seen: Dict[str, None] = OrderedDict()
-    for key in keys:
-        parts = key.split('.')
-        seen['.'.join(parts[:2]) if len(parts) > 2 else parts[0]] = None
-    return ', '.join(list(seen)[:limit])
 
 
 def _listing(keys: List[str]) -> str:
@@ -112,9 +96,10 @@ def load_state_dict_exactly(module: nn.Module,
             f'{source} provides none of the parameters of {name} (expected '
             f'keys such as {_listing(own[:3])}); it holds: '
             f'{summarize_key_prefixes(given) or "nothing"}. Check the '
-            "checkpoint and the prefix ('backbone.' for the online network, "
-            "'target.backbone.' for the momentum target, None for a file "
-            'written by tools/extract_backbone_weights.py).')
+            f"checkpoint and the prefix ({SOURCE_PREFIXES['online'][0]!r} "
+            'for the online network, '
+            f"{SOURCE_PREFIXES['target'][0]!r} for the momentum target, "
+            'None for a file written by tools/extract_backbone_weights.py).')
     try:
         result = module.load_state_dict(state_dict, strict=False)
         sizes: List[str] = []
@@ -139,29 +124,6 @@ def load_state_dict_exactly(module: nn.Module,
         f'{source} does not fit {name}: ' + '; '.join(problems) +
         '. Build the backbone exactly as in pretraining (strict=False for a '
         'deliberately partial load).')
-
-
-def select_prefix(state_dict: Mapping[str, torch.Tensor],
-                  prefix: Optional[str]) -> 'OrderedDict[str, torch.Tensor]':
-    """Strip a DDP ``module.`` and keep (and strip) the keys under ``prefix``.
-
-    Args:
-        state_dict (Mapping[str, torch.Tensor]): A checkpoint's state dict.
-        prefix (str, optional): e.g. ``'backbone.'``; a missing trailing dot
-            is added. None keeps every key.
-
-    Returns:
-        OrderedDict[str, torch.Tensor]: The selected entries (may be empty).
-    """
-    plain = OrderedDict(
-        (k[len(_WRAPPER_PREFIX):] if k.startswith(_WRAPPER_PREFIX) else k, v)
-        for k, v in state_dict.items())
-    if not prefix:
-        return plain
-    if not prefix.endswith('.'):
-        prefix += '.'
-    return OrderedDict((k[len(prefix):], v) for k, v in plain.items()
-                       if k.startswith(prefix))
 
 
 @WEIGHT_INITIALIZERS.register_module(name='Pretrained')

@@ -1,6 +1,6 @@
 import torch
 
-from ssl_plugins.functional.knn import knn_accuracy
+from ssl_plugins.evaluation.knn import knn_accuracy
 
 
 def test_top_k_beyond_the_number_of_classes():

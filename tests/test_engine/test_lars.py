@@ -1,7 +1,7 @@
 """LARS step vs the official Barlow Twins update written per parameter."""
 import torch
 
-from ssl_plugins.functional.lars import lars_update_
+from ssl_plugins.engine.optimizers.lars import lars_update_
 
 
 def reference_step(p, g, mu, lr, momentum, wd, eta, adapt):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ssl_plugins.functional.tsne import (conditional_affinities, kl_divergence,
+from ssl_plugins.evaluation.tsne import (conditional_affinities, kl_divergence,
                                          tsne)
 
 

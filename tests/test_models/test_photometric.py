@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from ssl_plugins.functional import photometric as P
+from ssl_plugins.models.data_preprocessors import photometric as P
 
 
 def _imgs(n=6, side=17, seed=0):
