@@ -6,9 +6,8 @@ from torch import nn
 
 from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
-from ..utils import MomentumTarget
 from .base import BaseSelfSupervisor
-from .momentum_mixin import MomentumTargetMixin
+from .momentum_mixin import MomentumTarget, MomentumTargetMixin
 
 
 def disable_stochastic_layers(module: nn.Module) -> None:

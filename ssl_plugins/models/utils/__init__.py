@@ -1,11 +1,9 @@
 from .bn_running_stats import frozen_running_stats
-from .momentum_target import MomentumTarget
 from .pretrained_init import (CheckpointMismatchError, PretrainedInit,
                               load_state_dict_exactly, select_prefix,
                               summarize_key_prefixes)
 
 __all__ = [
-    'MomentumTarget', 'PretrainedInit', 'frozen_running_stats',
-    'CheckpointMismatchError', 'load_state_dict_exactly', 'select_prefix',
-    'summarize_key_prefixes'
+    'PretrainedInit', 'frozen_running_stats', 'CheckpointMismatchError',
+    'load_state_dict_exactly', 'select_prefix', 'summarize_key_prefixes'
 ]
