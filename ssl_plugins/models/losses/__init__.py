@@ -2,8 +2,5 @@ from .barlow_twins_loss import BarlowTwinsLoss
 from .byol_loss import BYOLLoss
 from .dino_loss import DINOLoss
 from .simsiam_loss import SimSiamLoss
-from .swav_loss import SwAVLoss
 
-__all__ = [
-    'BYOLLoss', 'BarlowTwinsLoss', 'SimSiamLoss', 'SwAVLoss', 'DINOLoss'
-]
+__all__ = ['BYOLLoss', 'BarlowTwinsLoss', 'SimSiamLoss', 'DINOLoss']
