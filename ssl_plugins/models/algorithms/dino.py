@@ -35,8 +35,8 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
     checkpoints, also reachable as ``teacher``; same
     architecture, no gradient, no drop-path) sees only the global crops under
     ``no_grad``; the student sees all crops (one backbone call per
-    resolution, as the official ``MultiCropWrapper``). The loss and the
-    centre live in the head (``DINOHead`` -> ``DINOLoss``, centre buffer
+    resolution, as the official ``MultiCropWrapper``). The objective is the
+    head's (``models/heads/dino_head.py``: the loss, its centre buffer
     ``head.loss_module.center``, saved with checkpoints); the loss records
     the batch's teacher statistics and :meth:`update_center` applies them
     after the iteration (``DINOTeacherCenteringHook``, in every DINO config;
@@ -58,7 +58,8 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
             ``out_type='cls_token'``, drop_path_rate 0.1) or ``ResNet``.
         neck (dict): ``DINONeck`` (3-layer MLP, 256 bottleneck, L2 norm,
             weight-normalised last layer to 65536).
-        head (dict): ``DINOHead`` with ``DINOLoss``.
+        head (dict): ``DINOHead`` with ``DINOLoss`` (its settings and
+            centre).
         base_momentum (float): tau at iteration 0. Defaults to 0.996.
         num_global_views (int): leading views the teacher sees (2).
         bn_stats_from_global_views (bool): only the global crops update the

@@ -1,6 +1,5 @@
 from .barlow_twins_loss import BarlowTwinsLoss
 from .byol_loss import BYOLLoss
-from .dino_loss import DINOLoss
 from .simsiam_loss import SimSiamLoss
 
-__all__ = ['BYOLLoss', 'BarlowTwinsLoss', 'SimSiamLoss', 'DINOLoss']
+__all__ = ['BYOLLoss', 'BarlowTwinsLoss', 'SimSiamLoss']
