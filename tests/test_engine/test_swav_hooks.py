@@ -84,7 +84,7 @@ def test_queue_start_use_and_exact_resume(tmp_path):
     ckpt2 = torch.load(tmp_path / 'a' / 'epoch_2.pth', weights_only=False)
     assert 'swav_queue' not in ckpt2  # in the state dict instead
     # empty before the start epoch
-    assert ckpt1['state_dict'][QUEUE_KEY] is None
+    assert ckpt1['state_dict'][QUEUE_KEY].numel() == 0
     queue2 = ckpt2['state_dict'][QUEUE_KEY]
     assert queue2.shape == (1, 2, 8, 8)
     assert queue2.abs().sum() > 0

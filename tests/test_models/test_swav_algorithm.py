@@ -139,8 +139,8 @@ def test_load_queue_checks_shape():
     model.load_state_dict({**model.state_dict(),
                            'head.queue._extra_state': torch.ones(1, 2, 5, 8)})
     assert model.queue.shape == (2, 5, 8) and model.queue_in_use
-    # None clears the queue
-    queue.set_extra_state(None)
+    # an empty state (or None) clears the queue
+    queue.set_extra_state(torch.empty(0))
     assert model.queue is None and not model.queue_in_use
 
 

@@ -21,11 +21,12 @@ class SwAVQueue(nn.Module):
     dim)``: :meth:`push` all-gathers the new embeddings (a few KB per step),
     so any rank, e.g. rank 0 that alone writes checkpoints, holds the
     complete state. That state is the module's extra state
-    (``<name>._extra_state`` in ``state_dict()``, None before :meth:`start`),
-    not a buffer: DDP would broadcast a buffer from rank 0 every step. A
-    state saved under another number of processes is re-split in rank order
-    on load. A state dict without the entry (written before it existed)
-    leaves the queue as it is.
+    (``<name>._extra_state`` in ``state_dict()``; an empty tensor before
+    :meth:`start`, since mmengine broadcasts every state-dict value after
+    ``init_weights``), not a buffer: DDP would broadcast a buffer from rank 0
+    every step. A state saved under another number of processes is re-split
+    in rank order on load. A state dict without the entry (written before it
+    existed) leaves the queue as it is.
 
     Args:
         num_views (int): assigned views (``len(crops_for_assign)``).
@@ -82,13 +83,13 @@ class SwAVQueue(nn.Module):
         self.state[:, :, :batch] = new
         return used
 
-    def get_extra_state(self) -> Optional[torch.Tensor]:
-        return self.state
+    def get_extra_state(self) -> torch.Tensor:
+        return torch.empty(0) if self.state is None else self.state
 
     def set_extra_state(self, state: Optional[torch.Tensor]) -> None:
-        """Restore a saved state (None clears the queue), re-split in rank
+        """Restore a saved state (empty or None: no queue), re-split in rank
         order when it was saved under another number of processes."""
-        if state is None:
+        if state is None or state.numel() == 0:
             self.state = None
             return
         if state.dim() != 4 or (state.shape[1], state.shape[3]) != (
