@@ -15,9 +15,12 @@ Two cheap statistics of a batch of embeddings ``z`` of shape ``(N, d)``:
   ``[1, min(N, d)]``; dimensional collapse (a few directions carry all the
   variance) drives it towards 1 even when the std above still looks healthy.
 
-Both functions are plain torch, work on any device, and never carry gradients.
+:func:`teacher_entropy` tells DINO's two collapse modes apart (§5.3).
+
+All functions are plain torch, work on any device, and never carry gradients.
 """
 import torch
+import torch.nn.functional as F
 
 
 def _check_2d(z: torch.Tensor, name: str) -> None:
@@ -97,3 +100,17 @@ def effective_rank(z: torch.Tensor,
     p = s / total
     entropy = -(p * torch.log(p.clamp_min(eps))).sum()
     return entropy.exp()
+
+
+@torch.no_grad()
+def teacher_entropy(teacher_out: torch.Tensor, center: torch.Tensor,
+                    teacher_temp: float) -> torch.Tensor:
+    """Mean entropy of DINO's centred, sharpened teacher distributions
+    ``softmax((t - c) / tau_t)``: near ln K when the teacher is uniform
+    (collapse by centring), near 0 when one dimension dominates (collapse
+    by sharpening); DINO §5.3 / Fig. 7 tell the two modes apart with it and
+    with the teacher-student KL divergence (the loss minus this entropy)."""
+    logits = (teacher_out.detach().float()
+              - center.reshape(1, -1).float()) / teacher_temp
+    log_q = F.log_softmax(logits, dim=-1)
+    return -(log_q.exp() * log_q).sum(-1).mean()

@@ -1,6 +1,8 @@
 """SwAV hooks through a real mmengine Runner: the queue starts at its epoch,
 is used once full, and a resumed run continues exactly; the queue shares of
-2 gloo processes go into the checkpoint and come back to their ranks."""
+2 gloo processes go into the checkpoint (the model's state dict) and come
+back to their ranks; a checkpoint of the former layout (queue in
+``checkpoint['swav_queue']``) still restores it."""
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +15,8 @@ from torch.utils.data import Dataset
 from helpers import run_distributed
 from ssl_plugins.engine.hooks import FreezePrototypesHook, SwAVQueueHook
 from swav_helpers import build_tiny_swav as build
+
+QUEUE_KEY = 'head.queue._extra_state'  # the queue's state-dict entry
 
 
 class ToyMultiCrop(Dataset):
@@ -78,16 +82,18 @@ def test_queue_start_use_and_exact_resume(tmp_path):
                       (2, True, True), (2, True, True)]
     ckpt1 = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=False)
     ckpt2 = torch.load(tmp_path / 'a' / 'epoch_2.pth', weights_only=False)
-    assert ckpt1['swav_queue'] is None  # empty before the start epoch
-    assert ckpt2['swav_queue'].shape == (1, 2, 8, 8)
-    assert ckpt2['swav_queue'].abs().sum() > 0
+    assert 'swav_queue' not in ckpt2  # in the state dict instead
+    # empty before the start epoch
+    assert ckpt1['state_dict'][QUEUE_KEY].numel() == 0
+    queue2 = ckpt2['state_dict'][QUEUE_KEY]
+    assert queue2.shape == (1, 2, 8, 8)
+    assert queue2.abs().sum() > 0
 
     resumed = make_runner(tmp_path / 'b', max_epochs=3,
                           resume_from=str(tmp_path / 'a' / 'epoch_2.pth'))
     # the queue is restored with the checkpoint, before training goes on
     resumed.load_or_resume()
-    torch.testing.assert_close(resumed.model.queue.cpu(),
-                               ckpt2['swav_queue'][0])
+    torch.testing.assert_close(resumed.model.queue.cpu(), queue2[0])
     resumed.train()
     torch.testing.assert_close(resumed.model.queue, straight.model.queue,
                                rtol=0, atol=0)
@@ -98,13 +104,61 @@ def test_queue_start_use_and_exact_resume(tmp_path):
 
 def test_queue_resplit_for_another_world_size():
     model = build(feat_dim=8)
-    runner = SimpleNamespace(model=model)
     saved = torch.arange(2 * 2 * 3 * 8, dtype=torch.float32).reshape(
         2, 2, 3, 8)  # 2 ranks, 2 views, 3 each
-    SwAVQueueHook(length=6).after_load_checkpoint(
-        runner, dict(swav_queue=saved))
+    model.load_state_dict({**model.state_dict(), QUEUE_KEY: saved})
     torch.testing.assert_close(model.queue, torch.cat([saved[0], saved[1]],
                                                       dim=1))
+
+
+#: The state-dict keys of the tiny SwAV model before the queue had an entry
+#: (the queue was then ``checkpoint['swav_queue']``).
+FORMER_KEYS = [
+    'backbone.conv.weight', 'backbone.conv.bias', 'neck.mlp.0.weight',
+    'neck.mlp.0.bias', 'neck.mlp.1.weight', 'neck.mlp.1.bias',
+    'neck.mlp.1.running_mean', 'neck.mlp.1.running_var',
+    'neck.mlp.1.num_batches_tracked', 'neck.mlp.3.weight', 'neck.mlp.3.bias',
+    'head.prototypes.weight'
+]
+
+
+def former_checkpoint(queue):
+    """A checkpoint as the former code wrote it: weights of a trained-looking
+    model under :data:`FORMER_KEYS`, the queue beside the state dict."""
+    source = build(feat_dim=8, seed=1)
+    weights = source.state_dict()
+    assert list(weights) == FORMER_KEYS + [QUEUE_KEY]
+    return source, dict(state_dict={k: weights[k] for k in FORMER_KEYS},
+                        swav_queue=queue, meta=dict(epoch=2))
+
+
+def test_checkpoint_of_the_former_layout_loads():
+    from mmengine.runner.checkpoint import load_state_dict
+    saved = torch.arange(2 * 2 * 3 * 8, dtype=torch.float32).reshape(
+        2, 2, 3, 8)  # saved by 2 ranks, 2 views, 3 each
+    source, ckpt = former_checkpoint(saved)
+    # a plain strict load of the former state dict works (no queue entry:
+    # nothing to restore, not a missing key)
+    plain = build(feat_dim=8)
+    plain.load_state_dict(ckpt['state_dict'])
+    assert plain.queue is None
+    # through the Runner's order: hook, then the model loads the state dict
+    model = build(feat_dim=8)
+    hook = SwAVQueueHook(length=6)
+    hook.after_load_checkpoint(SimpleNamespace(model=model), ckpt)
+    assert 'swav_queue' not in ckpt
+    load_state_dict(model, ckpt['state_dict'], strict=True)
+    torch.testing.assert_close(model.queue, torch.cat([saved[0], saved[1]],
+                                                      dim=1))
+    for k, v in source.state_dict().items():
+        if k != QUEUE_KEY:
+            torch.testing.assert_close(model.state_dict()[k], v, msg=k)
+    # a former checkpoint written before the queue started
+    fresh = build(feat_dim=8)
+    _, empty = former_checkpoint(None)
+    hook.after_load_checkpoint(SimpleNamespace(model=fresh), empty)
+    load_state_dict(fresh, empty['state_dict'], strict=True)
+    assert fresh.queue is None
 
 
 def _worker(rank, world):
@@ -124,9 +178,7 @@ def _worker(rank, world):
     # own share: own embeddings of the assigned views
     torch.testing.assert_close(model.queue, torch.stack([z[0], z[1]]))
     # only rank 0 saves checkpoints: it must hold every rank's share
-    ckpt = {}
-    hook.before_save_checkpoint(runner, ckpt)
-    saved = ckpt['swav_queue']
+    saved = model.state_dict()[QUEUE_KEY]
     assert saved.shape == (2, 2, 4, 8)
     others = [torch.empty_like(saved) for _ in range(world)]
     dist.all_gather(others, saved)
@@ -135,9 +187,15 @@ def _worker(rank, world):
     assert not torch.allclose(saved[0], saved[1])
     # restored on every rank from rank 0's file
     fresh = build(feat_dim=8)
-    hook.after_load_checkpoint(SimpleNamespace(model=fresh),
-                               dict(swav_queue=others[0]))
+    fresh.load_state_dict({**fresh.state_dict(), QUEUE_KEY: others[0]})
     torch.testing.assert_close(fresh.queue, model.queue)
+    # and from a checkpoint of the former layout
+    former = build(feat_dim=8)
+    ckpt = dict(state_dict={k: v for k, v in former.state_dict().items()
+                            if k != QUEUE_KEY}, swav_queue=others[0])
+    hook.after_load_checkpoint(SimpleNamespace(model=former), ckpt)
+    former.load_state_dict(ckpt['state_dict'])
+    torch.testing.assert_close(former.queue, model.queue)
 
 
 def test_queue_shares_of_two_processes_saved_and_restored():

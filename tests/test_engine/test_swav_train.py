@@ -70,9 +70,9 @@ def test_two_process_training_with_frozen_prototypes_and_queue(
         '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
         'train_cfg.max_epochs=2', *common
     ])
-    # plain types only: the queue is a tensor (PlainCheckpointHook)
+    # plain types only (PlainCheckpointHook): the queue's extra state too
     ckpt = load_plain(osp.join(work_dir, 'epoch_2.pth'))
-    queue = ckpt['swav_queue']
+    queue = ckpt['state_dict']['head.queue._extra_state']
     assert queue.shape == (2, 2, 32, 128)  # ranks, assigned views, 64 / 2
     norms = queue.norm(dim=-1)  # filled with unit embeddings by each rank
     torch.testing.assert_close(norms, torch.ones_like(norms))

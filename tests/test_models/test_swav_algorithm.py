@@ -127,12 +127,21 @@ def test_queue_shorter_than_batch_is_an_error():
 
 def test_load_queue_checks_shape():
     model = build(feat_dim=8)
-    with pytest.raises(ValueError, match='load_queue'):
-        model.load_queue(torch.zeros(1, 2, 5, 7))  # dim 7, not 8
-    with pytest.raises(ValueError, match='load_queue'):
-        model.load_queue(torch.zeros(2, 5, 8))  # no process axis
-    model.load_queue(torch.ones(1, 2, 5, 8))
+    queue = model.head.queue  # its state is the state dict's entry
+    with pytest.raises(ValueError, match='SwAVQueue'):
+        queue.set_extra_state(torch.zeros(1, 2, 5, 7))  # dim 7, not 8
+    with pytest.raises(ValueError, match='SwAVQueue'):
+        queue.set_extra_state(torch.zeros(2, 5, 8))  # no process axis
+    with pytest.raises(ValueError, match='SwAVQueue'):
+        model.load_state_dict({**model.state_dict(),
+                               'head.queue._extra_state': torch.zeros(
+                                   1, 3, 5, 8)})  # 3 views, not 2
+    model.load_state_dict({**model.state_dict(),
+                           'head.queue._extra_state': torch.ones(1, 2, 5, 8)})
     assert model.queue.shape == (2, 5, 8) and model.queue_in_use
+    # an empty state (or None) clears the queue
+    queue.set_extra_state(torch.empty(0))
+    assert model.queue is None and not model.queue_in_use
 
 
 def _ddp_freeze_worker(rank, world, frozen_iters, total_iters):

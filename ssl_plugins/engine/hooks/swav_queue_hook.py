@@ -1,10 +1,10 @@
-"""Starts SwAV's embedding queue and keeps it in the checkpoint."""
+"""Starts SwAV's embedding queue."""
 from typing import Optional
 
-import torch
 from mmengine.hooks import Hook
 
 from ssl_plugins.functional.distributed import get_world_size
+from ssl_plugins.models.utils.swav_queue import move_legacy_queue
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 
@@ -23,11 +23,11 @@ class SwAVQueueHook(Hook):
     from the assigned views' embeddings every step and uses it (for the codes
     only) once it is full.
 
-    The queues of all processes are saved with the checkpoint
-    (``checkpoint['swav_queue']``, shape (W, views, length // W, D); every
-    rank holds all shares, see ``SwAV.queue_state``) and restored on resume,
-    so a resumed run continues exactly. A different number of processes on
-    resume re-splits the global queue in rank order.
+    The queue (:class:`SwAVQueue`) keeps its state in the model's state dict,
+    so checkpoints carry it and a resume restores it (re-split over another
+    number of processes) without this hook's help; the hook only moves the
+    queue of a checkpoint written before that (``checkpoint['swav_queue']``)
+    into the state dict before the model loads it.
 
     Args:
         length (int): global queue length (all processes). Defaults to 3840.
@@ -51,14 +51,10 @@ class SwAVQueueHook(Hook):
 
     def before_train(self, runner) -> None:
         model = _model(runner)
-        missing = [
-            name for name in ('start_queue', 'queue_state', 'load_queue')
-            if not hasattr(model, name)
-        ]
-        if missing:
+        if not hasattr(model, 'start_queue'):
             raise TypeError(f'SwAVQueueHook needs a model with a queue '
                             f'(SwAV); {type(model).__name__} has no '
-                            f'{", ".join(missing)}')
+                            'start_queue')
 
     def _start(self, runner) -> None:
         world = get_world_size()
@@ -76,21 +72,6 @@ class SwAVQueueHook(Hook):
         if self.start_iter is not None and runner.iter >= self.start_iter:
             self._start(runner)
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # only rank 0 runs this (Runner.save_checkpoint is master_only); the
-        # model holds the shares of all ranks (SwAV.queue_state)
-        state = _model(runner).queue_state()
-        checkpoint['swav_queue'] = None if state is None else state.cpu()
-
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if 'swav_queue' not in checkpoint:
-            return
-        saved = checkpoint['swav_queue']
-        if saved is not None and saved.shape[0] != get_world_size():
-            # global queue in rank order, re-split over the new processes
-            world = get_world_size()
-            full = torch.cat(list(saved), dim=1)
-            per = full.shape[1] // world
-            saved = full[:, :per * world].unflatten(1, (world, per))
-            saved = saved.transpose(0, 1)
-        _model(runner).load_queue(saved)
+        # (mmengine calls it before loading the state dict into the model)
+        move_legacy_queue(checkpoint, _model(runner))

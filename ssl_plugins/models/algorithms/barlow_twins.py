@@ -4,7 +4,6 @@ from typing import Dict, List, Optional
 
 import torch
 
-from ssl_plugins.functional.multi_crop import unordered_global_pairs
 from ssl_plugins.registry import MODELS
 from .base import MultiCropSelfSupervisor
 
@@ -14,15 +13,16 @@ class BarlowTwins(MultiCropSelfSupervisor):
     """Make the cross-correlation of two views' embeddings the identity.
 
     ``z = projector(backbone(view))`` per view (separate BN statistics, as the
-    official code); the head is :class:`BarlowTwinsLoss`, which applies the
-    final affine-free BN over the *global* batch and sums the
+    official code); the head is :class:`BarlowTwinsLoss`
+    (``models/losses/barlow_twins_loss.py``, the objective), which applies
+    the final affine-free BN over the *global* batch and sums the
     cross-correlation over ranks with autograd-aware collectives.
 
     Multi-crop (2 global + N local views, global first): the loss of every
     pair of a global view and another view, averaged over the ``1 + 2N``
-    pairs (:func:`~ssl_plugins.functional.multi_crop.unordered_global_pairs`;
-    the loss is symmetric in its two views); local views go through the
-    network one call per resolution. With two views this is the loss above.
+    pairs by the head (the loss is symmetric in its two views); local views
+    go through the network one call per resolution. With two views this is
+    the two-view loss.
 
     Args:
         backbone (dict): e.g. ResNet-50 with ``zero_init_residual=True``.
@@ -37,6 +37,4 @@ class BarlowTwins(MultiCropSelfSupervisor):
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Barlow Twins loss of two views, or of a multi-crop batch."""
         z, _ = self.project_views(views)
-        pairs = unordered_global_pairs(len(views), self.num_global_views)
-        return dict(loss=sum(self.head(z[a], z[b])
-                             for a, b in pairs) / len(pairs))
+        return dict(loss=self.head.loss(z, self.num_global_views))

@@ -40,6 +40,20 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
     (N, C, H, W) per view, as produced by a multi-view pipeline, ``PackInputs``
     and ``SelfSupDataPreprocessor``).
 
+    Head contract (all five methods): :meth:`loss` runs the views through
+    ``backbone`` and ``neck`` (BYOL, SimSiam: and the head's ``predictor``),
+    then calls ``self.head.loss(...)`` once, which returns this rank's
+    scalar loss; the algorithm scales it by ``global_batch_weight`` (DDP)
+    and returns ``dict(loss=...)``. The head holds everything else the
+    objective needs, with its config keys: ``LatentPredictHead.loss(
+    predictions, targets)`` (BYOL, SimSiam: the predictor, the loss function
+    over view pairs), ``BarlowTwinsLoss.loss(projections, num_global)``,
+    ``SwAVHead.loss(embeddings)`` (prototypes, queue), ``DINOHead.loss(
+    student_out, teacher_out)`` (centre, temperatures). A method's objective
+    (equation, pure function, registered names) is one file:
+    ``models/losses/{byol,simsiam,barlow_twins}_loss.py``,
+    ``models/heads/{swav,dino}_head.py``.
+
     Args:
         backbone (dict | nn.Module): e.g. mmpretrain's ``ResNet``.
         neck (dict | nn.Module, optional): projector.

@@ -4,7 +4,6 @@ from typing import Dict, List, Optional
 import torch
 
 from ssl_plugins.functional.distributed import global_batch_weight
-from ssl_plugins.functional.multi_crop import global_view_pairs
 from ssl_plugins.registry import MODELS
 from .base import MultiCropSelfSupervisor
 from .momentum_mixin import MomentumTargetMixin
@@ -15,10 +14,9 @@ class BYOL(MomentumTargetMixin, MultiCropSelfSupervisor):
     """Online backbone + projector + predictor regress a momentum target.
 
     ``loss = (byol(q1, sg(z2')) + byol(q2, sg(z1'))) / 2`` with
-    ``byol = 2 - 2 cos`` (eq. 2, symmetrised as in §3.2), in [0, 4]. The paper
-    sums the two terms; we log and optimise their mean so the value reads on
-    the paper's [0, 4] scale (under LARS the factor 2 does not change the
-    update: the trust ratio normalises it). The target (backbone+projector)
+    ``byol = 2 - 2 cos`` (eq. 2, symmetrised as in §3.2), in [0, 4]; the
+    objective (equation, function, config name ``BYOLLoss``) is
+    ``models/losses/byol_loss.py``. The target (backbone+projector)
     is updated by ``xi <- tau xi + (1 - tau) theta`` once per training step,
     at the start of :meth:`loss`, i.e. right after the previous optimizer
     step; ``tau`` is the paper's momentum (weight of the old value; mmengine's
@@ -29,9 +27,9 @@ class BYOL(MomentumTargetMixin, MultiCropSelfSupervisor):
     Multi-crop (2 global + N local views, global first): every view's
     prediction regresses the target projection of every global view other
     than itself, and the loss is the mean over those ``2 (V - 1)`` pairs
-    (DINO's pairing, :func:`~ssl_plugins.functional.multi_crop.
-    global_view_pairs`); the target sees the global views only. With two
-    views this is the loss above.
+    (DINO's pairing, averaged by the head: ``LatentPredictHead.loss``); the
+    target sees the global views only. With two views this is the loss
+    above.
 
     Args:
         backbone (dict): backbone config.
@@ -62,9 +60,7 @@ class BYOL(MomentumTargetMixin, MultiCropSelfSupervisor):
         with torch.no_grad():
             targets = [self.target.neck(self.target.backbone(v))
                        for v in views[:num_global]]
-        pairs = global_view_pairs(len(views), num_global)
-        loss = sum(self.head.loss_module(predictions[v], targets[g])
-                   for v, g in pairs) / len(pairs)
+        loss = self.head.loss(predictions, targets)
         # the global-batch mean under DDP, also with unequal rank batches
         return dict(loss=loss * global_batch_weight(len(views[0]),
                                                     loss.device))

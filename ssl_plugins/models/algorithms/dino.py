@@ -6,9 +6,9 @@ from torch import nn
 
 from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
-from ..utils import MomentumTarget, global_avg_pool
+from ..utils import global_avg_pool
 from .base import BaseSelfSupervisor
-from .momentum_mixin import MomentumTargetMixin
+from .momentum_mixin import MomentumTarget, MomentumTargetMixin
 
 
 def disable_stochastic_layers(module: nn.Module) -> None:
@@ -36,8 +36,8 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
     checkpoints, also reachable as ``teacher``; same
     architecture, no gradient, no drop-path) sees only the global crops under
     ``no_grad``; the student sees all crops (one backbone call per
-    resolution, as the official ``MultiCropWrapper``). The loss and the
-    centre live in the head (``DINOHead`` -> ``DINOLoss``, centre buffer
+    resolution, as the official ``MultiCropWrapper``). The objective is the
+    head's (``models/heads/dino_head.py``: the loss, its centre buffer
     ``head.loss_module.center``, saved with checkpoints); the loss records
     the batch's teacher statistics and :meth:`update_center` applies them
     after the iteration (``DINOTeacherCenteringHook``, in every DINO config;
@@ -59,7 +59,8 @@ class DINO(MomentumTargetMixin, BaseSelfSupervisor):
             ``out_type='cls_token'``, drop_path_rate 0.1) or ``ResNet``.
         neck (dict): ``DINONeck`` (3-layer MLP, 256 bottleneck, L2 norm,
             weight-normalised last layer to 65536).
-        head (dict): ``DINOHead`` with ``DINOLoss``.
+        head (dict): ``DINOHead`` with ``DINOLoss`` (its settings and
+            centre).
         base_momentum (float): tau at iteration 0. Defaults to 0.996.
         num_global_views (int): leading views the teacher sees (2).
         bn_stats_from_global_views (bool): only the global crops update the

@@ -4,9 +4,8 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ssl_plugins.functional.collapse import normalized_embedding_std
 from ssl_plugins.functional.distributed import global_batch_weight
-from ssl_plugins.functional.multi_crop import global_view_pairs
-from ssl_plugins.functional.simsiam import normalized_output_std
 from ssl_plugins.registry import MODELS
 from .base import MultiCropSelfSupervisor
 
@@ -16,12 +15,14 @@ class SimSiam(MultiCropSelfSupervisor):
     """Siamese encoder + predictor, no negatives, no momentum encoder.
 
     ``loss = D(p1, sg(z2)) / 2 + D(p2, sg(z1)) / 2`` with ``D = -cos``
-    (Algorithm 1), logged in [-1, 1]. Each view goes through the encoder
+    (Algorithm 1), logged in [-1, 1]; the objective (equation, function,
+    config name ``SimSiamLoss``) is ``models/losses/simsiam_loss.py``.
+    Each view goes through the encoder
     separately (per-view BN statistics, as the official code).
 
     Multi-crop (2 global + N local views, global first): ``D(p_v, sg(z_g))``
     averaged over every view ``v`` and every global view ``g != v`` (DINO's
-    pairing, :func:`~ssl_plugins.functional.multi_crop.global_view_pairs`);
+    pairing, averaged by the head: ``LatentPredictHead.loss``);
     local views go through the encoder one call per resolution. With two
     views this is the loss above.
 
@@ -43,9 +44,7 @@ class SimSiam(MultiCropSelfSupervisor):
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Symmetrised SimSiam loss of two views, or of a multi-crop batch."""
         z, p = self.project_views(views, self.head.predictor)
-        pairs = global_view_pairs(len(views), self.num_global_views)
-        loss = sum(self.head.loss_module(p[v], z[g])
-                   for v, g in pairs) / len(pairs)
+        loss = self.head.loss(p, z[:self.num_global_views])
         # the global-batch mean under DDP, also with unequal rank batches
         loss = loss * global_batch_weight(len(views[0]), loss.device)
-        return dict(loss=loss, z_std=normalized_output_std(z[0]))
+        return dict(loss=loss, z_std=normalized_embedding_std(z[0]))

@@ -2,11 +2,9 @@
 from typing import Dict, List, Optional
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
-from ssl_plugins.functional.distributed import (get_rank, get_world_size,
-                                                global_batch_weight)
+from ssl_plugins.functional.distributed import global_batch_weight
 from ssl_plugins.registry import MODELS
 from ..utils import global_avg_pool
 from .base import BaseSelfSupervisor
@@ -16,25 +14,15 @@ from .base import BaseSelfSupervisor
 class SwAV(BaseSelfSupervisor):
     """Online clustering with swapped prediction over multi-crop views.
 
-    Per step (official ``main_swav.py``): the prototypes are L2-normalised
-    (start of :meth:`loss` in training mode, i.e. right after the previous
-    optimizer step); the views are forwarded one backbone call per
-    resolution; all views' features go through the projector together (one
-    BN over all crops) and are L2-normalised; the head scores them against
-    the prototypes, computes codes of the views in ``crops_for_assign`` by
-    distributed Sinkhorn-Knopp and the swapped-prediction loss.
+    Per step (official ``main_swav.py``): the views are forwarded one
+    backbone call per resolution; all views' features go through the
+    projector together (one BN over all crops) and are L2-normalised; the
+    head (:class:`SwAVHead`, the objective: prototypes, queue, codes by
+    distributed Sinkhorn-Knopp, swapped prediction) returns the loss.
 
-    Queue (paper Sec. 4, small batches): started by :class:`SwAVQueueHook`
-    through :meth:`start_queue`; each training step first scores the queued
-    embeddings against the current prototypes (used for the codes only, once
-    the queue is full, as the official code), then pushes the batch's
-    embeddings of the assigned views (FIFO). Each process uses its own
-    share, as the official per-GPU queues, but holds a copy of every share
-    (the new embeddings are all-gathered, a few KB per step), so the rank
-    that writes checkpoints (only rank 0 runs ``before_save_checkpoint``)
-    saves the complete state and a resumed run continues exactly. The queue
-    is a plain tensor attribute, not a buffer (DDP broadcasts buffers from
-    rank 0).
+    Queue (paper §4, small batches): :class:`SwAVQueueHook` starts it through
+    :meth:`start_queue`; it lives in the head (``head.queue``,
+    :class:`SwAVQueue`) and travels in the state dict.
 
     Prototype freezing: :meth:`drop_prototype_grads` after backward, before
     the optimizer step (:class:`FreezePrototypesHook` does it for the first
@@ -44,7 +32,7 @@ class SwAV(BaseSelfSupervisor):
     Args:
         backbone (dict): backbone config.
         neck (dict): projector (``MLPNeck`` 2048 -> 2048 -> 128, BN, ReLU).
-        head (dict): ``SwAVHead`` (prototypes + ``SwAVLoss``).
+        head (dict): ``SwAVHead`` (prototypes, ``SwAVLoss`` settings).
         bn_stats_from_global_views (bool): only the first resolution (the
             global crops) updates the backbone's BN running statistics,
             which eval mode (kNN, linear probe) reads; training is the same
@@ -57,63 +45,24 @@ class SwAV(BaseSelfSupervisor):
                  bn_stats_from_global_views: bool = True, **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.bn_stats_from_global_views = bn_stats_from_global_views
-        # (world_size, assigned views, length per process, dim): every
-        # process holds all processes' shares (see queue_state)
-        self._queue: Optional[torch.Tensor] = None
 
-    # ----------------------------------------------------------- queue API
+    # ------------------------------------------- hooks' API (queue, freeze)
     def start_queue(self, length: int) -> None:
-        """Allocate an empty queue of ``length`` embeddings per assigned view
-        and per process (the official per-GPU share), unless one exists."""
-        if self._queue is not None:
-            return
-        if length < 1:
-            raise ValueError(f'SwAV.start_queue: length must be >= 1, got '
-                             f'{length}')
-        w = self.head.prototypes.weight
-        self._queue = w.new_zeros((get_world_size(),
-                                   len(self.head.crops_for_assign), length,
-                                   w.shape[1]))
+        """Start the queue with ``length`` embeddings per assigned view and
+        per process (the official per-GPU share), unless started."""
+        self.head.queue.start(length, like=self.head.prototypes.weight)
 
     @property
     def queue(self) -> Optional[torch.Tensor]:
-        """This process's share ``(views, length, dim)`` (None before the
-        start): the queued embeddings its codes use."""
-        return None if self._queue is None else self._queue[get_rank()]
-
-    def queue_state(self) -> Optional[torch.Tensor]:
-        """The shares of all processes, ``(world_size, views, length, dim)``.
-
-        Every process pushes the embeddings of all processes into its copy
-        (one small all-gather per step), so any rank, e.g. the one that
-        writes checkpoints, holds the complete state.
-        """
-        return self._queue
-
-    def load_queue(self, queue: Optional[torch.Tensor]) -> None:
-        """Restore :meth:`queue_state` (e.g. from a checkpoint); ``None``
-        clears the queue."""
-        if queue is None:
-            self._queue = None
-            return
-        w = self.head.prototypes.weight
-        expected = (get_world_size(), len(self.head.crops_for_assign),
-                    w.shape[1])
-        if queue.dim() != 4 or (queue.shape[0], queue.shape[1],
-                                queue.shape[3]) != expected:
-            raise ValueError(
-                f'SwAV.load_queue: expected a queue of shape ({expected[0]} '
-                f'processes, {expected[1]} views, length, {expected[2]}), '
-                f'got {tuple(queue.shape)}')
-        self._queue = queue.detach().to(device=w.device,
-                                        dtype=w.dtype).clone()
+        """This process's share ``(views, length, dim)``, None before the
+        start: the queued embeddings its codes use."""
+        return self.head.queue.share
 
     @property
     def queue_in_use(self) -> bool:
         """True once the queue is full: its scores then join the codes."""
-        return self._queue is not None and bool(self._queue[:, :, -1].any())
+        return self.head.queue.full
 
-    # ------------------------------------------------------ freezing API
     def drop_prototype_grads(self) -> None:
         """Drop the prototypes' gradient (call after backward, before the
         optimizer step): the official freezing of the first iterations."""
@@ -136,42 +85,8 @@ class SwAV(BaseSelfSupervisor):
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """SwAV loss of a list of views (global crops first)."""
         self._check_num_views(views, 2)
-        assign = self.head.crops_for_assign
-        if max(assign) >= len(views):
-            raise ValueError(
-                f'SwAV: crops_for_assign {tuple(assign)} refers to view '
-                f'{max(assign)} but the batch has {len(views)} views')
-        if self.training:
-            self.head.normalize_prototypes()
-        z = self.embed(views)
-        queued = None
-        if self.training and self._queue is not None:
-            queued = self._update_queue([z[c] for c in assign])
-        loss = self.head.loss(z, queued)
+        loss = self.head.loss(self.embed(views))
         # the global-batch mean under DDP, also with unequal rank batches
         # (the codes are global already: Sinkhorn-Knopp sums over ranks)
         return dict(loss=loss * global_batch_weight(len(views[0]),
                                                     loss.device))
-
-    @torch.no_grad()
-    def _update_queue(self, new: List[torch.Tensor]
-                      ) -> Optional[List[torch.Tensor]]:
-        """Return this process's queue to use now (None until full), then
-        push ``new`` of every process (FIFO, newest first)."""
-        batch = new[0].shape[0]
-        length = self._queue.shape[2]
-        if batch > length:
-            raise ValueError(
-                f'SwAV: the queue ({length} per process) is shorter than the '
-                f'batch ({batch} per process); raise the queue length')
-        used = list(self.queue.clone()) if self.queue_in_use else None
-        new = torch.stack(new).to(self._queue.dtype).contiguous()
-        if self._queue.shape[0] > 1:
-            gathered = [torch.empty_like(new) for _ in range(get_world_size())]
-            dist.all_gather(gathered, new)
-            new = torch.stack(gathered)
-        else:
-            new = new[None]
-        self._queue[:, :, batch:] = self._queue[:, :, :-batch].clone()
-        self._queue[:, :, :batch] = new
-        return used
