@@ -19,7 +19,8 @@ from typing import Optional
 
 import torch
 
-from .distributed import all_reduce_sum_no_grad, all_reduce_sum_with_grad
+from .distributed import (all_reduce_sum_no_grad, all_reduce_sum_with_grad,
+                          get_world_size)
 
 __all__ = [
     'global_batch_size', 'global_batch_norm', 'cross_correlation',
@@ -32,7 +33,10 @@ BARLOW_TWINS_LAMBDA = 0.0051
 
 
 def global_batch_size(x: torch.Tensor) -> int:
-    """Sum over ranks of ``x.shape[0]``."""
+    """Sum over ranks of ``x.shape[0]`` (``x.shape[0]`` itself, without a
+    tensor, host synchronisation or graph break, in one process)."""
+    if get_world_size() == 1:
+        return x.shape[0]
     return int(
         all_reduce_sum_no_grad(torch.tensor(x.shape[0],
                                             device=x.device)).item())
@@ -126,12 +130,15 @@ def barlow_twins_loss(z1: torch.Tensor,
         raise ValueError(
             'barlow_twins_loss expects two (batch, dim) tensors of equal '
             f'shape, got {tuple(z1.shape)} and {tuple(z2.shape)}')
+    # outside the autocast block: under DDP its host synchronisation is a
+    # graph break, and one inside the block made torch.compile (2.14) run
+    # the whole loss eagerly
+    n, d = global_batch_size(z1), z1.shape[1]
     # float32 at least: C sums N products per entry. AMP inputs may be
     # fp16/bf16, and under autocast the matmul would be cast down again.
     with torch.autocast(device_type=z1.device.type, enabled=False):
         if z1.dtype in (torch.float16, torch.bfloat16):
             z1, z2 = z1.float(), z2.float()
-        n, d = global_batch_size(z1), z1.shape[1]
         # Both views standardised in one pass (one collective for the means,
         # one for the variances).
         z1, z2 = global_batch_norm(torch.cat([z1, z2], dim=1), eps,

@@ -151,11 +151,16 @@ class SwAV(BaseSelfSupervisor):
         return dict(loss=loss * global_batch_weight(len(views[0]),
                                                     loss.device))
 
+    @torch.compiler.disable
     @torch.no_grad()
     def _update_queue(self, new: List[torch.Tensor]
                       ) -> Optional[List[torch.Tensor]]:
         """Return this process's queue to use now (None until full), then
-        push ``new`` of every process (FIFO, newest first)."""
+        push ``new`` of every process (FIFO, newest first).
+
+        Eager also in a compiled step (``torch.compiler.disable``): whether
+        the queue is full is read from its values on the host, and the push
+        is a copy plus an all-gather."""
         batch = new[0].shape[0]
         length = self._queue.shape[2]
         if batch > length:
