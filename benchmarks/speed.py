@@ -15,7 +15,14 @@ Sections (``--sections``):
   The two run interleaved (alternating which goes first), so the ratio
   ours/theirs is measured under the same machine load. Reports the median
   iteration time after warm-up, the ratio, the peak memory of a step and the
-  loss of the first step of both (on our scale).
+  loss of the first step of both (on our scale). ``--compile`` adds the
+  train step compiled as mmengine's ``compile=True`` does it
+  (``torch.compile(model.train_step)``, backend ``--compile-backend``,
+  inductor by default) for ours (``ours+compile``) and for the reference
+  (``mmpretrain+compile``; left out with a note if it fails): the warm-up
+  (3 iterations by default) holds the compilation; every ratio stays
+  relative to the *eager* reference, and one line per method gives compiled
+  ours over the eager and over the compiled reference.
 - ``pipeline``: CPU time per sample of the data pipelines, ours
   (``MultiCrop`` + per-view photometric ops) vs mmpretrain's
   (``MultiView`` of ``RandomResizedCrop`` + ``RandomFlip`` + the same
@@ -77,12 +84,20 @@ def parse_args(argv=None):
                    'CUDA')
     p.add_argument('--iters', type=int, default=10,
                    help='timed iterations per implementation')
-    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--warmup', type=int, default=None,
+                   help='untimed iterations first; default 2, 3 with '
+                   '--compile (the compilation and a possible recompilation)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--channels-last', action='store_true',
                    help='also time ours with channels_last memory format')
     p.add_argument('--bf16', action='store_true',
                    help='also time ours under bf16 autocast')
+    p.add_argument('--compile', action='store_true',
+                   help='also time the compiled train_step (as mmengine\'s '
+                   'compile=True) of ours and of the reference; ratios stay '
+                   'relative to the eager reference')
+    p.add_argument('--compile-backend', default='inductor',
+                   help='torch.compile backend of --compile')
     p.add_argument('--pipeline-samples', type=int, default=40)
     p.add_argument('--pipeline-img', type=int, nargs=2, default=[375, 500],
                    help='source image H W for the pipeline section')
@@ -204,6 +219,10 @@ def build_pair(method, args):
         variants['ours+bf16'] = copy.deepcopy(ours)
     if args.channels_last and args.bf16:
         variants['ours+channels_last+bf16'] = copy.deepcopy(ours)
+    if getattr(args, 'compile', False):
+        import copy
+        variants['ours+compile'] = copy.deepcopy(ours)
+        variants[spec.reference + '+compile'] = copy.deepcopy(theirs)
     models.update(variants)
     out = {}
     for name, model in models.items():
@@ -218,6 +237,10 @@ def build_pair(method, args):
             wrapper = AutocastOptimWrapper(optimizer=optim, clip_grad=clip)
         else:
             wrapper = OptimWrapper(optimizer=optim, clip_grad=clip)
+        if name.endswith('+compile'):
+            # what mmengine's Runner does with compile=True (after wrapping)
+            model.train_step = torch.compile(model.train_step,
+                                             backend=args.compile_backend)
         out[name] = (model, wrapper)
     return out, to_our_scale
 
@@ -246,7 +269,7 @@ def bench_train(method, args):
     first_loss, peak = {}, {}
     names = list(models)
     for it in range(total):
-        order = names if it % 2 == 0 else names[::-1]
+        order = list(names) if it % 2 == 0 else names[::-1]
         for name in order:
             model, wrapper = models[name]
             batch = data_cl if 'channels_last' in name else data
@@ -258,7 +281,18 @@ def bench_train(method, args):
             if hasattr(model, 'set_momentum'):  # TargetMomentumHook's call
                 model.set_momentum(cosine_momentum(model.base_momentum, it,
                                                    total))
-            log_vars = model.train_step(batch, wrapper)
+            try:
+                log_vars = model.train_step(batch, wrapper)
+            except Exception as err:  # noqa: B902
+                if it > 0 or name != reference + '+compile':
+                    raise
+                # the reference is not ours to make compilable: report it
+                print(f'  {method}: {name} failed in its first step, left '
+                      f'out ({type(err).__name__}: {str(err)[:200]})',
+                      flush=True)
+                names.remove(name)
+                del times[name]
+                continue
             if hasattr(model, 'update_center'):  # DINOTeacherCenteringHook's
                 model.update_center()
             _sync(args.device)
@@ -270,7 +304,7 @@ def bench_train(method, args):
             if it == 0:
                 loss = float(log_vars['loss'])
                 first_loss[name] = (to_our_scale(loss)
-                                    if name == reference else loss)
+                                    if name.startswith(reference) else loss)
             if it >= args.warmup:
                 times[name].append(dt)
     res = {}
@@ -484,6 +518,8 @@ def _cpu_name():
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.warmup is None:
+        args.warmup = 3 if args.compile else 2
     cuda = args.device.startswith('cuda')
     if not cuda and MMAP_ENV not in os.environ and argv is None:
         # Fixed mmap threshold: freed tensors return to the OS, so one
@@ -538,6 +574,9 @@ def main(argv=None):
                       f'{r["time_ratio"]:>8.2f}{r["peak_mb"]:>10.1f}'
                       f'{r["mem_ratio"]:>8.2f}{r["first_loss"]:>12.5f}',
                       flush=True)
+            compiled = compile_ratios(method, res)
+            if compiled:
+                print('  ' + compiled, flush=True)
     if 'pipeline' in args.sections:
         results['pipeline'] = bench_pipeline(args)
         print('\nData pipeline CPU time per sample (ratio to mmpretrain as '
@@ -554,6 +593,23 @@ def main(argv=None):
     if args.markdown:
         write_markdown(args.markdown, results, argv)
     return results
+
+
+def compile_ratios(method, res):
+    """One line: compiled ours over the eager reference (the issue's
+    target) and over the compiled reference, '' without ``--compile``."""
+    from benchmarks.pairs import METHODS
+    reference = METHODS[method].reference
+    if 'ours+compile' not in res:
+        return ''
+    ours = res['ours+compile']['median_s']
+    line = (f'{method}: compiled ours / eager {reference} '
+            f'{ours / res[reference]["median_s"]:.2f}')
+    theirs = res.get(reference + '+compile')
+    if theirs is not None:
+        line += (f', compiled ours / compiled {reference} '
+                 f'{ours / theirs["median_s"]:.2f}')
+    return line
 
 
 BEGIN, END = '<!-- speed:begin -->', '<!-- speed:end -->'

@@ -36,6 +36,14 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by actual/base batch size')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        metavar='BACKEND',
+        help='compile the training step with torch.compile (mmengine\'s '
+        'compile=True); optional backend, default inductor (aot_eager: '
+        'tracing only, no code generation)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -125,6 +133,13 @@ def merge_args(cfg: Config, args, notes: Optional[List[str]] = None
         elif optim_wrapper != 'AmpOptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.compile is not None:
+        # mmengine's Runner passes cfg.compile to torch.compile(train_step)
+        compile_cfg = cfg.get('compile', None)
+        compile_cfg = dict(compile_cfg) if isinstance(compile_cfg,
+                                                      dict) else {}
+        compile_cfg['backend'] = args.compile
+        cfg.compile = compile_cfg
     if args.launcher != 'none' and not torch.cuda.is_available():
         # ssl_plugins.compat initialises gloo without CUDA whatever the config
         # says; the config (dumped and logged) says so too

@@ -15,6 +15,11 @@ imported.
 - :mod:`.per_param_clip_grad`: mmengine hard-codes its gradient-clipping
   types; ``clip_grad=dict(type='per_param', max_norm=...)`` adds DINO's
   per-parameter clipping to every ``OptimWrapper`` (AMP included).
+- :mod:`.compiled_train_step`: mmengine's ``compile=True`` compiles the
+  whole ``train_step``, optimizer step included (an internal Dynamo error
+  with LARS, a recompilation per step with any scheduled learning rate);
+  ``OptimWrapper.update_params`` runs eagerly and ``should_sync`` no longer
+  reads the iteration counter without gradient accumulation.
 - :mod:`.default_hooks_none`: mmengine asserts on ``default_hooks=dict(
   name=None)`` unless ``name`` is one of its six; any name is dropped here.
 - :mod:`.small_epoch_schedulers`: a fractional-epoch warm-up converted to
@@ -38,6 +43,7 @@ imported.
 
 mmpretrain imports torchvision without declaring it: our requirements do.
 """
+from .compiled_train_step import patch_compiled_train_step
 from .config_scope import patch_config_scope
 from .cpu_distributed import patch_cpu_distributed
 from .cpu_slurm import patch_cpu_slurm
@@ -64,6 +70,7 @@ def apply_compat_patches() -> None:
     patch_adjust_hue()
     patch_package_lookups()
     patch_per_param_clip_grad()
+    patch_compiled_train_step()
     patch_default_hooks_none()
     patch_small_epoch_schedulers()
     patch_cpu_slurm()
@@ -79,5 +86,5 @@ __all__ = [
     'patch_adjust_hue', 'patch_package_lookups', 'patch_per_param_clip_grad',
     'patch_small_epoch_schedulers', 'patch_cpu_slurm',
     'patch_scoped_dataloader_functions', 'patch_config_scope',
-    'patch_adjust_bbox_renderer'
+    'patch_adjust_bbox_renderer', 'patch_compiled_train_step'
 ]

@@ -18,13 +18,17 @@ from typing import Optional
 
 import torch
 
-from .distributed import all_reduce_sum_no_grad, all_reduce_sum_with_grad
+from .distributed import (all_reduce_sum_no_grad, all_reduce_sum_with_grad,
+                          get_world_size)
 
 __all__ = ['global_batch_size', 'global_batch_norm', 'cross_correlation']
 
 
 def global_batch_size(x: torch.Tensor) -> int:
-    """Sum over ranks of ``x.shape[0]``."""
+    """Sum over ranks of ``x.shape[0]`` (``x.shape[0]`` itself, without a
+    tensor, host synchronisation or graph break, in one process)."""
+    if get_world_size() == 1:
+        return x.shape[0]
     return int(
         all_reduce_sum_no_grad(torch.tensor(x.shape[0],
                                             device=x.device)).item())

@@ -27,6 +27,12 @@ def same_size_runs(views: Sequence[torch.Tensor],
     return runs
 
 
+def _compiling() -> bool:
+    """Whether TorchDynamo is tracing the caller (``torch.compile``)."""
+    is_compiling = getattr(torch.compiler, 'is_compiling', None)
+    return bool(is_compiling is not None and is_compiling())
+
+
 def _build(cfg):
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
@@ -96,6 +102,21 @@ class BaseSelfSupervisor(BaseModel, metaclass=ABCMeta):
             return self.loss(self._as_views(inputs), data_samples)
         raise RuntimeError(f'Invalid mode "{mode}"; expected "tensor" or '
                            '"loss".')
+
+    def train_step(self, data, optim_wrapper):
+        """mmengine's ``train_step``; under ``torch.compile`` (mmengine's
+        ``compile=True`` compiles this method) without the data samples.
+
+        None of the losses reads the samples, and mmengine's data
+        preprocessor copies their per-image metadata (``copy.deepcopy`` of
+        ``img_shape``, ``sample_idx``, ...): Dynamo guards on those objects,
+        so every batch would recompile the step. Eager steps pass them as
+        before.
+        """
+        if (_compiling() and isinstance(data, dict)
+                and data.get('data_samples') is not None):
+            data = dict(data, data_samples=None)
+        return super().train_step(data, optim_wrapper)
 
     def extract_feat(self, inputs: torch.Tensor):
         """Backbone features of one batch (the representation we evaluate)."""

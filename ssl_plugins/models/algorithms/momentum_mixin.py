@@ -72,6 +72,17 @@ class MomentumTargetMixin:
     does not move it (BYOL §3.2, DINO §3.1: one update per training step).
     A model that follows no optimizer (a hand-written loop calling ``loss``)
     moves the target at every training-mode ``loss()``.
+
+    **Under ``torch.compile``** (mmengine's ``compile=True`` compiles
+    ``train_step``): :meth:`train_step` takes the due EMA step itself, before
+    the forward pass, so the ``update_target()`` at the start of ``loss()``
+    finds nothing due and the whole forward traces as one graph (the
+    algorithms' ``loss()`` keeps the call for DDP, whose wrapper never calls
+    the module's ``train_step``). The EMA step itself always runs eagerly
+    (``torch.compiler.disable``): tau changes every iteration and
+    ``_foreach_lerp_`` takes it as a Python scalar, which a compiled graph
+    would bake in (one recompilation per step); it is one foreach op over
+    the parameters without autograd, so compiling it would save nothing.
     """
 
     def _build_momentum_target(self, base_momentum: float) -> None:
@@ -122,11 +133,18 @@ class MomentumTargetMixin:
 
     def train_step(self, data, optim_wrapper):
         """mmengine's ``train_step``, following ``optim_wrapper``'s
-        optimizer (see the class docstring)."""
+        optimizer and taking the EMA step due since its last step first (see
+        the class docstring)."""
+        self._follow_and_update(optim_wrapper)
+        return super().train_step(data, optim_wrapper)
+
+    @torch.compiler.disable
+    def _follow_and_update(self, optim_wrapper) -> None:
         optimizer = getattr(optim_wrapper, 'optimizer', None)
         if optimizer is not None:
             self.follow_optimizer(optimizer)
-        return super().train_step(data, optim_wrapper)
+        if self._followed_optimizer is not None:
+            self.update_target()
 
     def update_target(self) -> None:
         """One EMA step of the target, in training mode only (the algorithms
@@ -139,4 +157,8 @@ class MomentumTargetMixin:
             if not self._step_pending:
                 return
             self._step_pending = False
+        self._ema_step()
+
+    @torch.compiler.disable
+    def _ema_step(self) -> None:
         self.target.update(self._online(), self.momentum)

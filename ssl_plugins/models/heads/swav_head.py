@@ -68,28 +68,49 @@ def swav_loss(scores: Union[Sequence[torch.Tensor], torch.Tensor],
         raise ValueError(
             f'swav_loss: queue_scores has {len(queue_scores)} entries, '
             f'expected one per crops_for_assign ({len(crops_for_assign)})')
-    batch = shape[0]
+    codes = _codes(views, crops_for_assign, queue_scores, epsilon, num_iters,
+                   distributed)
+    # predictions of every view, once (fp32)
     log_p = [F.log_softmax(v.float() / temperature, dim=1) for v in views]
     loss = views[0].new_zeros((), dtype=torch.float32)
+    for s, q in zip(crops_for_assign, codes):
+        subloss = loss.new_zeros(())
+        for t in range(num_views):
+            if t != s:
+                subloss = subloss - (q * log_p[t]).sum(dim=1).mean()
+        loss = loss + subloss / (num_views - 1)
+    return loss / len(crops_for_assign)
+
+
+@torch.compiler.disable
+def _codes(views: Sequence[torch.Tensor], crops_for_assign: Sequence[int],
+           queue_scores: Optional[Sequence[Optional[torch.Tensor]]],
+           epsilon: float, num_iters: int,
+           distributed: bool) -> List[torch.Tensor]:
+    """Sinkhorn-Knopp codes ``(B, K)`` of the batch for every view of
+    ``crops_for_assign``, its queued scores (if any) first in each problem.
+
+    One eager call for all views, also inside a ``torch.compile``'d step
+    (``torch.compiler.disable``): :func:`sinkhorn_knopp` picks its domain
+    from the scores' range on the host, so the step breaks its graph here
+    once, and the predictions around it trace as whole graphs.
+    """
+    batch, num_protos = views[0].shape
+    codes = []
     for i, s in enumerate(crops_for_assign):
         assign = views[s].detach()
         if queue_scores is not None and queue_scores[i] is not None:
             queued = queue_scores[i].detach()
-            if queued.dim() != 2 or queued.shape[1] != shape[1]:
+            if queued.dim() != 2 or queued.shape[1] != num_protos:
                 raise ValueError(
                     f'swav_loss: queue_scores[{i}] has shape '
                     f'{tuple(queued.shape)}, expected (queue_length, '
-                    f'{shape[1]})')
+                    f'{num_protos})')
             assign = torch.cat([queued.to(assign.dtype), assign])
         # codes of this batch only: the queued rows come first
-        codes = sinkhorn_knopp(assign, epsilon, num_iters,
-                               distributed)[assign.shape[0] - batch:]
-        subloss = loss.new_zeros(())
-        for t in range(num_views):
-            if t != s:
-                subloss = subloss - (codes * log_p[t]).sum(dim=1).mean()
-        loss = loss + subloss / (num_views - 1)
-    return loss / len(crops_for_assign)
+        codes.append(sinkhorn_knopp(assign, epsilon, num_iters,
+                                    distributed)[assign.shape[0] - batch:])
+    return codes
 
 
 # Config alias: loss=dict(type='SwAVLoss', ...) names swav_loss, whose

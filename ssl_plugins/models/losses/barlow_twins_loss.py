@@ -55,12 +55,15 @@ def barlow_twins_loss(z1: torch.Tensor,
         raise ValueError(
             'barlow_twins_loss expects two (batch, dim) tensors of equal '
             f'shape, got {tuple(z1.shape)} and {tuple(z2.shape)}')
+    # outside the autocast block: under DDP its host synchronisation is a
+    # graph break, and one inside the block made torch.compile (2.14) run
+    # the whole loss eagerly
+    n, d = global_batch_size(z1), z1.shape[1]
     # float32 at least: C sums N products per entry. AMP inputs may be
     # fp16/bf16, and under autocast the matmul would be cast down again.
     with torch.autocast(device_type=z1.device.type, enabled=False):
         if z1.dtype in (torch.float16, torch.bfloat16):
             z1, z2 = z1.float(), z2.float()
-        n, d = global_batch_size(z1), z1.shape[1]
         # Both views standardised in one pass (one collective for the means,
         # one for the variances).
         z1, z2 = global_batch_norm(torch.cat([z1, z2], dim=1), eps,

@@ -58,12 +58,15 @@ class SwAVQueue(nn.Module):
         """True once the last slot is filled: the queue is then used."""
         return self.state is not None and bool(self.state[:, :, -1].any())
 
+    @torch.compiler.disable
     @torch.no_grad()
     def push(self, new: Sequence[torch.Tensor]
              ) -> Optional[List[torch.Tensor]]:
         """Return this process's share to use now (None until full), then
         push ``new`` (one ``(B, dim)`` per view) of every process (FIFO,
-        newest first). Every process must call it (one all-gather)."""
+        newest first). Every process must call it (one all-gather). Eager
+        also in a compiled step (``torch.compiler.disable``): whether the
+        queue is full is read from its values on the host."""
         batch, length = new[0].shape[0], self.state.shape[2]
         if batch > length:
             raise ValueError(
