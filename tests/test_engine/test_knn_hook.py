@@ -15,6 +15,10 @@ def tiny_byol_cfg(work_dir, hooks, data_root, epochs=2):
     """The Fashion-MNIST BYOL config shrunk to seconds on one core."""
     cfg = Config.fromfile(FMNIST_CFG)
     cfg.work_dir = work_dir
+    # mmengine names the run's logger and visualizer by experiment name,
+    # default the config name + a 1-second timestamp: two runs in the same
+    # second would share them (and write into the first run's folder)
+    cfg.experiment_name = osp.basename(osp.normpath(work_dir))
     cfg.train_dataloader.dataset.data_root = data_root
     for split in ('train', 'test'):
         cfg.knn_eval[split]['data_root'] = data_root
