@@ -222,7 +222,12 @@ def build_pair(method, args):
     if getattr(args, 'compile', False):
         import copy
         variants['ours+compile'] = copy.deepcopy(ours)
-        variants[spec.reference + '+compile'] = copy.deepcopy(theirs)
+        # built again, not deep-copied: lightly's DINO holds non-leaf
+        # tensors (weight norm), which deepcopy refuses
+        twin = MODELS.build(spec.build(backbone, channels,
+                                       PRESETS[args.preset])[1])
+        copy_parameters(ours, twin)
+        variants[spec.reference + '+compile'] = twin
     models.update(variants)
     out = {}
     for name, model in models.items():

@@ -57,3 +57,22 @@ def test_dino_pair_first_losses_agree():
         ours_t = getattr(ours.target, part)
         for p, q in zip(ours_t.parameters(), teacher.parameters()):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
+
+
+def test_compiled_twins_start_from_the_same_weights():
+    """``--compile`` adds a compiled twin of each side; lightly's is built
+    again (its weight-normed layer refuses ``copy.deepcopy``) and must hold
+    the eager pair's weights."""
+    args = argparse.Namespace(arch='resnet18-w32-s2', preset='fmnist',
+                              seed=0, device='cpu', channels_last=False,
+                              bf16=False, compile=True,
+                              compile_backend='eager')
+    models, _ = speed.build_pair('dino', args)
+    assert set(models) == {'ours', 'lightly', 'ours+compile',
+                           'lightly+compile'}
+    eager, twin = models['lightly'][0], models['lightly+compile'][0]
+    assert twin is not eager
+    for (name, p), (_, q) in zip(eager.named_parameters(),
+                                 twin.named_parameters()):
+        torch.testing.assert_close(p, q, atol=0, rtol=0, msg=name)
+    assert sum(1 for _ in twin.parameters()) > 10

@@ -37,6 +37,17 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
+# Without multi-crop (dino_*_mcrop-2-0_*): the 2 global crops alone, the
+# "2x224" setting of the paper's multi-crop ablation.
+global_crops_train_pipeline = [
+    dict(type='MultiCrop',
+         num_crops=(1, 1),
+         crop_sizes=(28, 28),
+         crop_scales=((0.4, 1.), (0.4, 1.)),
+         transforms=[_photometric(0.0), _photometric(0.2)],
+         interpolation='bicubic'),
+    dict(type='PackInputs'),
+]
 del _photometric
 
 train_dataloader = dict(
