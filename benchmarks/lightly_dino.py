@@ -139,14 +139,36 @@ class LightlyDINO(nn.Module):
     def forward_teacher(self, x: torch.Tensor) -> torch.Tensor:
         return self.teacher_head(self.teacher_backbone(x))
 
-    def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One lightly-style DINO iteration on ``data['inputs']`` (uint8
-        views, global views first); returns ``dict(loss=...)``."""
+    @torch._dynamo.disable
+    def _teacher_update(self) -> None:
+        """EMA of the teacher at ``cosine_schedule(step)``, then ``step +=
+        1``. Eager under ``torch.compile``, as our EMA step: Dynamo
+        specialises on the int ``step`` of a module and would recompile
+        every iteration."""
         momentum = cosine_schedule(self.step, self.max_steps,
                                    self.base_momentum, 1.0)
         update_momentum(self.student_backbone, self.teacher_backbone,
                         m=momentum)
         update_momentum(self.student_head, self.teacher_head, m=momentum)
+        self.step += 1
+
+    @torch._dynamo.disable
+    def _update_params(self, loss: torch.Tensor, optim_wrapper) -> None:
+        """Backward, clipping, ``optimizer.step``, ``zero_grad``: eager
+        under ``torch.compile``, as our ``update_params``."""
+        optimizer = optim_wrapper.optimizer
+        loss.backward()
+        clip = optim_wrapper.clip_grad_kwargs
+        if clip:
+            params = [p for g in optimizer.param_groups for p in g['params']]
+            torch.nn.utils.clip_grad_norm_(params, **clip)
+        optimizer.step()
+        optimizer.zero_grad()
+
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """One lightly-style DINO iteration on ``data['inputs']`` (uint8
+        views, global views first); returns ``dict(loss=...)``."""
+        self._teacher_update()
         views = [(v.float() - self.mean) / self.std for v in data['inputs']]
         n_global = self.num_global_views
         global_views = torch.cat(views[:n_global])
@@ -159,13 +181,5 @@ class LightlyDINO(nn.Module):
         loss = self.criterion(teacher_out.chunk(n_global),
                               student_out.chunk(len(views)),
                               teacher_temp=self.teacher_temp)
-        optimizer = optim_wrapper.optimizer
-        loss.backward()
-        clip = optim_wrapper.clip_grad_kwargs
-        if clip:
-            params = [p for g in optimizer.param_groups for p in g['params']]
-            torch.nn.utils.clip_grad_norm_(params, **clip)
-        optimizer.step()
-        optimizer.zero_grad()
-        self.step += 1
+        self._update_params(loss, optim_wrapper)
         return dict(loss=loss.detach())

@@ -250,20 +250,27 @@ def build_pair(method, args):
     return out, to_our_scale
 
 
+def set_step_counts(models, total):
+    """Tell every model of the run (the compiled twins too) that it runs
+    ``total`` steps: mmpretrain's ``CosineEMA`` reads ``max_iters`` from the
+    MessageHub at each update; lightly's ``cosine_schedule`` ends at
+    ``max_steps - 1``, ours at ``total``."""
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('max_iters', total)
+    for model, _ in models.values():
+        if hasattr(model, 'max_steps'):
+            model.max_steps = total + 1
+
+
 def bench_train(method, args):
     import torch
-    from mmengine.logging import MessageHub
 
     from benchmarks.pairs import METHODS
     from ssl_plugins.functional.ema import cosine_momentum
     models, to_our_scale = build_pair(method, args)
     reference = METHODS[method].reference
     total = args.warmup + args.iters
-    # mmpretrain's CosineEMA reads max_iters from the MessageHub each update.
-    MessageHub.get_current_instance().update_info('max_iters', total)
-    if hasattr(models[reference][0], 'max_steps'):
-        # lightly's cosine_schedule ends at max_steps - 1, ours at total
-        models[reference][0].max_steps = total + 1
+    set_step_counts(models, total)
     data = make_batch(method, args.batch_size, args.img_size, args.device,
                       args.seed)
     if any('channels_last' in k for k in models):

@@ -1,11 +1,11 @@
 # Multi-crop BYOL on Fashion-MNIST: the CPU config
 # (byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py, whose header
-# names its budget changes) with 2 global crops of 28 px + 6 local crops of
-# 12 px ("-mcrop-2-6"). Not in the BYOL paper: every view's prediction
-# regresses the target projection of each other global view (DINO's pairing,
+# names its budget changes) with 2 global crops of 28 px + 6 local crops of 12
+# px ("-mcrop-2-6"). Not in the BYOL paper: every view's prediction regresses
+# the target projection of each other global view (DINO's pairing,
 # ssl_plugins.functional.multi_crop); the target sees the global crops only;
-# local crops leave the BN running statistics alone. Crops and their ops:
-# ../_base_/datasets/fashion_mnist_byol.py (mcrop_train_pipeline).
+# local crops leave the backbone's BN running statistics alone. Crops and their
+# ops: ../_base_/datasets/fashion_mnist_byol.py (mcrop_train_pipeline).
 _base_ = ['./byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py']
 
 model = dict(num_global_views=2)

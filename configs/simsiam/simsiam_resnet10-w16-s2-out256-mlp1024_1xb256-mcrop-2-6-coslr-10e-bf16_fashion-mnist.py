@@ -1,12 +1,12 @@
 # Multi-crop SimSiam on the demo's network: the CPU config
 # (simsiam_resnet10-w16-s2-out256-mlp1024_1xb256-coslr-10e-bf16_fashion-mnist.py,
-# whose header names its budget changes) with 2 global crops of 28 px + 6
-# local crops of 12 px ("-mcrop-2-6"). Not in the SimSiam paper:
-# D(p_v, sg(z_g)) over every view v and every other global view g (DINO's
-# pairing); local crops leave the BN running statistics alone. Crops:
-# ../_base_/datasets/fashion_mnist_simsiam.py (mcrop_train_pipeline).
-# Measured against the 2-view config at equal wall clock in
-# docs/benchmarks.md ("Multi-crop at equal wall clock").
+# whose header names its budget changes) with 2 global crops of 28 px + 6 local
+# crops of 12 px ("-mcrop-2-6"). Not in the SimSiam paper: D(p_v, sg(z_g)) over
+# every view v and every other global view g (DINO's pairing); local crops
+# leave the backbone's BN running statistics alone. Crops:
+# ../_base_/datasets/fashion_mnist_simsiam.py (mcrop_train_pipeline). Measured
+# against the 2-view config at equal wall clock in docs/benchmarks.md
+# ("Multi-crop at equal wall clock").
 _base_ = [
     './simsiam_resnet10-w16-s2-out256-mlp1024_1xb256-coslr-10e-bf16_'
     'fashion-mnist.py'

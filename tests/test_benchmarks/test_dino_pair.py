@@ -59,10 +59,13 @@ def test_dino_pair_first_losses_agree():
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
 
 
-def test_compiled_twins_start_from_the_same_weights():
-    """``--compile`` adds a compiled twin of each side; lightly's is built
-    again (its weight-normed layer refuses ``copy.deepcopy``) and must hold
-    the eager pair's weights."""
+def test_compiled_lightly_twin_follows_the_eager_one():
+    """``--compile`` adds a compiled twin of each side. lightly's is built
+    again (its weight-normed layer refuses ``copy.deepcopy``), gets the
+    run's step count (``set_step_counts``), compiles once (its int step
+    counter stays out of the graph), and then trains exactly as the eager
+    reference: same losses, same teacher."""
+    from torch._dynamo.utils import counters
     args = argparse.Namespace(arch='resnet18-w32-s2', preset='fmnist',
                               seed=0, device='cpu', channels_last=False,
                               bf16=False, compile=True,
@@ -70,9 +73,28 @@ def test_compiled_twins_start_from_the_same_weights():
     models, _ = speed.build_pair('dino', args)
     assert set(models) == {'ours', 'lightly', 'ours+compile',
                            'lightly+compile'}
-    eager, twin = models['lightly'][0], models['lightly+compile'][0]
-    assert twin is not eager
-    for (name, p), (_, q) in zip(eager.named_parameters(),
-                                 twin.named_parameters()):
+    total = 4
+    speed.set_step_counts(models, total)
+    (eager, w_eager), (twin, w_twin) = (models['lightly'],
+                                        models['lightly+compile'])
+    assert twin is not eager and twin.max_steps == eager.max_steps == 5
+    named = [list(m.named_parameters()) for m in (eager, twin)]
+    assert [n for n, _ in named[0]] == [n for n, _ in named[1]]
+    for (name, p), (_, q) in zip(*named):
         torch.testing.assert_close(p, q, atol=0, rtol=0, msg=name)
-    assert sum(1 for _ in twin.parameters()) > 10
+    batch = speed.make_batch('dino', 4, 16, 'cpu', seed=1)
+    torch._dynamo.reset()
+    before, frames = counters['frames']['total'], []
+    with torch._dynamo.config.patch(recompile_limit=64):
+        for _ in range(total):
+            loss_eager = eager.train_step(batch, w_eager)['loss']
+            loss_twin = twin.train_step(batch, w_twin)['loss']
+            torch.testing.assert_close(loss_twin, loss_eager, atol=1e-5,
+                                       rtol=1e-5)
+            frames.append(counters['frames']['total'] - before)
+    torch._dynamo.reset()
+    assert frames[0] > 0 and frames[1:] == [frames[0]] * (total - 1), frames
+    assert twin.step == eager.step == total
+    for p, q in zip(eager.teacher_backbone.parameters(),
+                    twin.teacher_backbone.parameters()):
+        torch.testing.assert_close(q, p, atol=1e-5, rtol=1e-4)
