@@ -224,8 +224,7 @@ def build_pair(method, args):
         variants['ours+compile'] = copy.deepcopy(ours)
         # built again, not deep-copied: lightly's DINO holds non-leaf
         # tensors (weight norm), which deepcopy refuses
-        twin = MODELS.build(spec.build(backbone, channels,
-                                       PRESETS[args.preset])[1])
+        twin = MODELS.build(copy.deepcopy(theirs_cfg))
         copy_parameters(ours, twin)
         variants[spec.reference + '+compile'] = twin
     models.update(variants)
