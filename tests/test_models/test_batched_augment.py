@@ -40,6 +40,27 @@ def test_groups_get_their_own_augmentation_then_normalisation():
         torch.testing.assert_close(out[i], _norm(raw[i]))
 
 
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_augments_run_in_fp32_inside_the_optim_wrappers_autocast(dtype):
+    """mmengine's train_step runs the data preprocessor inside
+    ``optim_wrapper.optim_context`` (bf16 / fp16 autocast): every
+    augmentation, the blur's convolution too, still gives the fp32 result
+    of a run without autocast."""
+    pre = MODELS.build(dict(
+        type='BatchedAugmentDataPreprocessor', mean=MEAN, std=STD,
+        view_augments=[dict(num_views=2, jitter_prob=1.0, grayscale_prob=0.5,
+                            blur_prob=1.0, solarize_prob=0.5)]))
+    data = _batch(side=16)
+    torch.manual_seed(0)
+    expected = pre(data, training=True)['inputs']
+    torch.manual_seed(0)
+    with torch.autocast('cpu', dtype=dtype):
+        out = pre(data, training=True)['inputs']
+    for a, b in zip(out, expected):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b)
+
+
 def test_without_augments_equals_selfsup_preprocessor():
     ours = MODELS.build(dict(type='BatchedAugmentDataPreprocessor',
                              mean=MEAN, std=STD, to_rgb=True))

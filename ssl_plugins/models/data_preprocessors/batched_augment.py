@@ -68,10 +68,16 @@ class BatchedPhotometricAugment(nn.Module):
         return k if k % 2 else k + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        params = sample_photometric_params(x.shape[0], device=x.device,
-                                           **self.sample_cfg)
-        return apply_photometric(x, params, self.kernel_size(x.shape[-1]),
-                                 self.solarize_threshold)
+        # Augmentation is data processing, not the model: fp32 also inside
+        # the optim wrapper's autocast (mmengine's train_step runs the data
+        # preprocessor there; AutocastOptimWrapper, AmpOptimWrapper), where
+        # the blur's convolution would return bf16/fp16 into the batch.
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            params = sample_photometric_params(x.shape[0], device=x.device,
+                                               **self.sample_cfg)
+            return apply_photometric(x.float(), params,
+                                     self.kernel_size(x.shape[-1]),
+                                     self.solarize_threshold)
 
     def extra_repr(self) -> str:
         return ', '.join(f'{k}={v}' for k, v in self.sample_cfg.items())
@@ -86,7 +92,9 @@ class BatchedAugmentDataPreprocessor(SelfSupDataPreprocessor):
     RGB floats in [0, 1], augmented per sample by its group's
     :class:`BatchedPhotometricAugment` (on the model's device, i.e. the GPU
     at scale), then normalised with ``mean``/``std`` as usual. In eval mode
-    nothing is augmented.
+    nothing is augmented. The augmentations run in fp32 also under the
+    optim wrapper's bf16/fp16 autocast (mmengine runs the data preprocessor
+    inside it).
 
     Args:
         view_augments (list[dict]): one entry per group of views, in the
