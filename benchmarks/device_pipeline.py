@@ -20,12 +20,13 @@ backward, optimizer step):
   (no loading, no augmentation): the ceiling.
 
 Same model and optimizer in all three (our BYOL / SwAV from
-``benchmarks/pairs.py`` on ``--arch``). Prints img/s, the ratio to the
-ceiling and ours / mmpretrain. Examples::
+``benchmarks/pairs.py`` on ``--arch``; channels_last weights and views with
+``--channels-last``, bf16 autocast with ``--bf16``). Prints img/s, the ratio
+to the ceiling and ours / mmpretrain. Examples::
 
-    # GPU (ImageNet ResNet-18, batch 256)
-    python benchmarks/device_pipeline.py --device cuda --workers 8 \\
-        --images 2048 --batch-size 256
+    # GPU (ImageNet ResNet-18, batch 256; benchmarks/gpu.sh runs this)
+    python benchmarks/device_pipeline.py --device cuda --workers 14 \\
+        --images 2048 --batch-size 256 --channels-last --bf16
     # tiny CPU smoke run
     OMP_NUM_THREADS=1 python benchmarks/device_pipeline.py --threads 1 \\
         --arch tiny --images 8 --batch-size 4 --warmup 1 --iters 2 \\
@@ -104,6 +105,12 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=None,
                    help='torch threads of the main process')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--channels-last', action='store_true',
+                   help='model weights and views in channels_last (the GPU '
+                   'configs\' ChannelsLastHook), in all three pipelines')
+    p.add_argument('--bf16', action='store_true',
+                   help='bf16 autocast (AutocastOptimWrapper), in all three '
+                   'pipelines')
     p.add_argument('--json', default=None, help='write the results here')
     return p.parse_args(argv)
 
@@ -160,6 +167,9 @@ def build_model(method, args, data_preprocessor):
     model = MODELS.build(ours_cfg)
     model.init_weights()
     model.to(args.device).train()
+    if args.channels_last:
+        import torch
+        model.to(memory_format=torch.channels_last)
     return model
 
 
@@ -198,9 +208,10 @@ def run(model, batches, args):
     from mmengine.optim import OptimWrapper
 
     from benchmarks.pairs import make_optimizer
+    from ssl_plugins.engine.optimizers import AutocastOptimWrapper
     method = type(model).__name__.lower()
-    wrapper = OptimWrapper(optimizer=make_optimizer(method,
-                                                    model.parameters()))
+    wrapper = (AutocastOptimWrapper if args.bf16 else OptimWrapper)(
+        optimizer=make_optimizer(method, model.parameters()))
     wait = 0.0
     for it in range(args.warmup + args.iters):
         if it == args.warmup:
@@ -241,7 +252,7 @@ def bench_method(method, folder, args):
                     dict(type='PackEncodedImage')]
         loader = build_loader(folder, pipeline, args, 'ssl_plugins')
         pre = dict(type='DeviceDecodeCropPreprocessor', mean=MEAN, std=STD,
-                   **OURS[method])
+                   channels_last=args.channels_last, **OURS[method])
         res['ours'] = run(build_model(method, args, pre), _batches(loader),
                           args)
         del loader
@@ -265,8 +276,10 @@ def bench_method(method, folder, args):
 
 
 def print_table(results, args):
-    print(f'\nEnd-to-end training img/s ({args.device}, arch {args.arch}, '
-          f'batch {args.batch_size}, {args.workers} loader workers, '
+    flags = (('channels_last', args.channels_last), ('bf16', args.bf16))
+    opts = ''.join(f', {name}' for name, on in flags if on)
+    print(f'\nEnd-to-end training img/s ({args.device}, arch {args.arch}'
+          f'{opts}, batch {args.batch_size}, {args.workers} loader workers, '
           f'{args.iters} timed iterations after {args.warmup})')
     print(f"{'method':8} {'pipeline':11} {'img/s':>9} {'of compute':>11} "
           f"{'loader wait':>12}")

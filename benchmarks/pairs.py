@@ -32,6 +32,9 @@ BACKBONES = {
     # ImageNet ResNet-18, 224 px (GPU default).
     'resnet18': (dict(type='mmpretrain.ResNet', depth=18,
                       norm_cfg=dict(type='BN')), 512, 224),
+    # ImageNet ResNet-50, 224 px: the papers' network (issue 20's GPU row).
+    'resnet50': (dict(type='mmpretrain.ResNet', depth=50,
+                      norm_cfg=dict(type='BN')), 2048, 224),
 }
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]

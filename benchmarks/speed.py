@@ -60,6 +60,58 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 MMAP_ENV = 'MALLOC_MMAP_THRESHOLD_'
 
 
+#: Options a variant of ours combines (canonical order of its name).
+OPTIONS = ('compile', 'channels_last', 'bf16')
+
+#: Dense bf16 tensor-core peak (TFLOP/s) by ``torch.cuda.get_device_name()``,
+#: for the MFU column: NVIDIA's H100 / H200 SXM datasheets give 1,979 TFLOP/s
+#: with 2:4 sparsity, i.e. 989.4 dense; the A100 datasheet 312.
+PEAK_BF16_TFLOPS = {
+    'NVIDIA H200': 989.4,
+    'NVIDIA H100 80GB HBM3': 989.4,
+    'NVIDIA A100-SXM4-80GB': 312.0,
+    'NVIDIA A100-SXM4-40GB': 312.0,
+}
+
+
+def _variant(text):
+    """``'bf16+compile'`` -> ``'compile+bf16'``: a variant's options in
+    :data:`OPTIONS` order; an unknown option is an error naming it."""
+    opts = [o for o in text.split('+') if o]
+    unknown = sorted(set(opts) - set(OPTIONS))
+    if unknown or not opts:
+        raise argparse.ArgumentTypeError(
+            f'variant {text!r}: unknown option(s) {unknown}; combine '
+            f'{", ".join(OPTIONS)} with "+"')
+    return '+'.join(o for o in OPTIONS if o in opts)
+
+
+def variant_names(args):
+    """Names of our variants, ``'ours+<options>'``: ``--channels-last``,
+    ``--bf16`` (and both together), ``--compile``, then ``--variants``."""
+    wanted = []
+    if args.channels_last:
+        wanted.append('channels_last')
+    if args.bf16:
+        wanted.append('bf16')
+    if args.channels_last and args.bf16:
+        wanted.append('channels_last+bf16')
+    if getattr(args, 'compile', False):
+        wanted.append('compile')
+    wanted += getattr(args, 'variants', [])
+    names = []
+    for v in wanted:
+        if 'ours+' + v not in names:
+            names.append('ours+' + v)
+    return names
+
+
+def options_of(name):
+    """The options of an implementation's name: ``'ours+compile+bf16'`` ->
+    ``{'compile', 'bf16'}``; ``'mmpretrain'`` -> ``set()``."""
+    return set(name.split('+')[1:])
+
+
 def parse_args(argv=None):
     from benchmarks.pairs import BACKBONES, METHODS, PRESETS
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -86,7 +138,8 @@ def parse_args(argv=None):
                    help='timed iterations per implementation')
     p.add_argument('--warmup', type=int, default=None,
                    help='untimed iterations first; default 2, 3 with '
-                   '--compile (the compilation and a possible recompilation)')
+                   'compiled variants (the compilation and a possible '
+                   'recompilation)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--channels-last', action='store_true',
                    help='also time ours with channels_last memory format')
@@ -97,7 +150,17 @@ def parse_args(argv=None):
                    'compile=True) of ours and of the reference; ratios stay '
                    'relative to the eager reference')
     p.add_argument('--compile-backend', default='inductor',
-                   help='torch.compile backend of --compile')
+                   help='torch.compile backend of --compile and of compiled '
+                   '--variants')
+    p.add_argument('--variants', nargs='+', default=[], type=_variant,
+                   metavar='V',
+                   help='more variants of ours to time, each a "+"-joined '
+                   'set of ' + ', '.join(OPTIONS) + ', e.g. '
+                   'compile+channels_last+bf16 (issue 20\'s GPU row)')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help='the chip\'s dense bf16 peak (TFLOP/s) for the MFU '
+                   'column; default: the GPUs of PEAK_BF16_TFLOPS, none on '
+                   'a CPU')
     p.add_argument('--pipeline-samples', type=int, default=40)
     p.add_argument('--pipeline-img', type=int, nargs=2, default=[375, 500],
                    help='source image H W for the pipeline section')
@@ -194,6 +257,8 @@ def build_pair(method, args):
     """``{name: (model, optim wrapper)}`` for ours, the reference (named
     ``METHODS[method].reference``) and ours' variants, and
     ``to_our_scale``."""
+    import copy
+
     import torch
     from mmengine.optim import OptimWrapper
 
@@ -210,38 +275,29 @@ def build_pair(method, args):
     theirs = MODELS.build(theirs_cfg)
     copy_parameters(ours, theirs)
     models = {'ours': ours, spec.reference: theirs}
-    variants = {}
-    if args.channels_last:
-        import copy
-        variants['ours+channels_last'] = copy.deepcopy(ours)
-    if args.bf16:
-        import copy
-        variants['ours+bf16'] = copy.deepcopy(ours)
-    if args.channels_last and args.bf16:
-        variants['ours+channels_last+bf16'] = copy.deepcopy(ours)
+    for name in variant_names(args):
+        models[name] = copy.deepcopy(ours)
     if getattr(args, 'compile', False):
-        import copy
-        variants['ours+compile'] = copy.deepcopy(ours)
         # built again, not deep-copied: lightly's DINO holds non-leaf
         # tensors (weight norm), which deepcopy refuses
         twin = MODELS.build(copy.deepcopy(theirs_cfg))
         copy_parameters(ours, twin)
-        variants[spec.reference + '+compile'] = twin
-    models.update(variants)
+        models[spec.reference + '+compile'] = twin
     out = {}
     for name, model in models.items():
+        opts = options_of(name)
         model.to(args.device).train()
-        if 'channels_last' in name:
+        if 'channels_last' in opts:
             model.to(memory_format=torch.channels_last)
         optim = make_optimizer(method, model.parameters())
         clip = (None if spec.clip_grad is None else
                 dict(max_norm=spec.clip_grad))
-        if name.endswith('bf16'):  # AutocastOptimWrapper
+        if 'bf16' in opts:  # AutocastOptimWrapper
             from ssl_plugins.engine.optimizers import AutocastOptimWrapper
             wrapper = AutocastOptimWrapper(optimizer=optim, clip_grad=clip)
         else:
             wrapper = OptimWrapper(optimizer=optim, clip_grad=clip)
-        if name.endswith('+compile'):
+        if 'compile' in opts:
             # what mmengine's Runner does with compile=True (after wrapping)
             model.train_step = torch.compile(model.train_step,
                                              backend=args.compile_backend)
@@ -261,6 +317,41 @@ def set_step_counts(models, total):
             model.max_steps = total + 1
 
 
+def step_flops(method, model, data):
+    """Model FLOPs of one training step: torch's ``FlopCounterMode`` over an
+    eager fp32 step of a copy of ``model`` (``model`` is left as it was).
+
+    It counts the matrix products and convolutions of the forward and
+    backward passes (teacher / target forwards included), not elementwise
+    ops, as model FLOPs utilisation does (Chowdhery et al. 2022, PaLM,
+    Appendix B). Every implementation of a method does the same model FLOPs,
+    so one count serves all the rows of its table.
+    """
+    import copy
+
+    from mmengine.optim import OptimWrapper
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.pairs import make_optimizer
+    twin = copy.deepcopy(model)
+    wrapper = OptimWrapper(optimizer=make_optimizer(method,
+                                                    twin.parameters()))
+    with FlopCounterMode(display=False) as counter:
+        twin.train_step(data, wrapper)
+    return counter.get_total_flops()
+
+
+def peak_tflops(args):
+    """``--peak-tflops``, else the known peak of the CUDA device, else None
+    (no MFU column)."""
+    if args.peak_tflops:
+        return args.peak_tflops
+    if str(args.device).startswith('cuda'):
+        import torch
+        return PEAK_BF16_TFLOPS.get(torch.cuda.get_device_name(args.device))
+    return None
+
+
 def bench_train(method, args):
     import torch
 
@@ -272,7 +363,8 @@ def bench_train(method, args):
     set_step_counts(models, total)
     data = make_batch(method, args.batch_size, args.img_size, args.device,
                       args.seed)
-    if any('channels_last' in k for k in models):
+    flops = step_flops(method, models['ours'][0], data)
+    if any('channels_last' in options_of(k) for k in models):
         data_cl = dict(data, inputs=[
             v.contiguous(memory_format=torch.channels_last)
             for v in data['inputs']])
@@ -283,7 +375,7 @@ def bench_train(method, args):
         order = list(names) if it % 2 == 0 else names[::-1]
         for name in order:
             model, wrapper = models[name]
-            batch = data_cl if 'channels_last' in name else data
+            batch = data_cl if 'channels_last' in options_of(name) else data
             measure_mem = it == args.warmup
             if measure_mem:
                 mem = PeakMemory(args.device).__enter__()
@@ -321,7 +413,12 @@ def bench_train(method, args):
     res = {}
     for name in names:
         med = statistics.median(times[name])
-        res[name] = dict(median_s=med, peak_mb=peak[name] / 2**20,
+        tflops = flops / med / 1e12
+        res[name] = dict(median_s=med, img_per_s=args.batch_size / med,
+                         step_gflop=flops / 1e9, tflops=tflops,
+                         mfu=(tflops / args.peak_tflops
+                              if args.peak_tflops else None),
+                         peak_mb=peak[name] / 2**20,
                          first_loss=first_loss[name])
     base = res[reference]
     for name in names:
@@ -530,7 +627,9 @@ def _cpu_name():
 def main(argv=None):
     args = parse_args(argv)
     if args.warmup is None:
-        args.warmup = 3 if args.compile else 2
+        compiled = args.compile or any('compile' in options_of('ours+' + v)
+                                       for v in args.variants)
+        args.warmup = 3 if compiled else 2
     cuda = args.device.startswith('cuda')
     if not cuda and MMAP_ENV not in os.environ and argv is None:
         # Fixed mmap threshold: freed tensors return to the OS, so one
@@ -557,7 +656,9 @@ def main(argv=None):
     args.img_size = args.img_size or BACKBONES[args.arch][2]
     args.batch_size = args.batch_size or (128 if cuda else 64)
     args.preset = args.preset or ('paper' if cuda else 'fmnist')
+    args.peak_tflops = peak_tflops(args)
     env = environment(args)
+    env['peak_bf16_tflops'] = args.peak_tflops
     print(json.dumps(env))
     results = dict(env=env, config=dict(
         arch=args.arch, img_size=args.img_size, batch_size=args.batch_size,
@@ -575,19 +676,25 @@ def main(argv=None):
         print('\nTrain iteration (median after warm-up; ratios to the '
               'reference: mmpretrain, lightly for DINO; targets: time <= '
               '0.8x, memory <= 1.0x)')
-        print(f'  {"method":<14}{"impl":<26}{"median s":>10}{"ratio":>8}'
-              f'{"peak MB":>10}{"ratio":>8}{"first loss":>12}')
+        print(f'  {"method":<14}{"impl":<34}{"median s":>10}{"ratio":>8}'
+              f'{"img/s":>9}{"MFU":>7}{"peak MB":>10}{"ratio":>8}'
+              f'{"first loss":>12}')
         for method in args.methods:
             res = bench_train(method, args)
             results['train'][method] = res
             for name, r in res.items():
-                print(f'  {method:<14}{name:<26}{r["median_s"]:>10.4f}'
-                      f'{r["time_ratio"]:>8.2f}{r["peak_mb"]:>10.1f}'
+                print(f'  {method:<14}{name:<34}{r["median_s"]:>10.4f}'
+                      f'{r["time_ratio"]:>8.2f}{r["img_per_s"]:>9.1f}'
+                      f'{_percent(r["mfu"]):>7}{r["peak_mb"]:>10.1f}'
                       f'{r["mem_ratio"]:>8.2f}{r["first_loss"]:>12.5f}',
                       flush=True)
             compiled = compile_ratios(method, res)
             if compiled:
                 print('  ' + compiled, flush=True)
+            write_json(args, results)  # a cut-off run keeps what it has
+            # every method's models compile the same train_step code: clear
+            # Dynamo's caches so that they never reach its recompile limit
+            torch._dynamo.reset()
     if 'pipeline' in args.sections:
         results['pipeline'] = bench_pipeline(args)
         print('\nData pipeline CPU time per sample (ratio to mmpretrain as '
@@ -598,29 +705,47 @@ def main(argv=None):
                          else f'{v["ratio"]:>8.2f}x')
                 print(f'  {name:<20}{k:<62}{v["ms_per_sample"]:>9.2f} ms'
                       f'{ratio}', flush=True)
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1)
+    write_json(args, results)
     if args.markdown:
         write_markdown(args.markdown, results, argv)
     return results
 
 
+def write_json(args, results):
+    """Write ``results`` to ``--json``, whole or not at all (a temporary
+    file renamed over it)."""
+    if args.json:
+        tmp = args.json + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(results, f, indent=1)
+        os.replace(tmp, args.json)
+
+
+def _percent(value):
+    return '-' if value is None else f'{100 * value:.1f}%'
+
+
 def compile_ratios(method, res):
-    """One line: compiled ours over the eager reference (the issue's
-    target) and over the compiled reference, '' without ``--compile``."""
+    """One line per compiled variant of ours: its time over the eager
+    reference's (issue 20's CPU target) and over the compiled reference's,
+    and its img/s as a multiple of the eager reference's (the GPU target);
+    '' without compiled variants."""
     from benchmarks.pairs import METHODS
     reference = METHODS[method].reference
-    if 'ours+compile' not in res:
-        return ''
-    ours = res['ours+compile']['median_s']
-    line = (f'{method}: compiled ours / eager {reference} '
-            f'{ours / res[reference]["median_s"]:.2f}')
+    base = res[reference]
     theirs = res.get(reference + '+compile')
-    if theirs is not None:
-        line += (f', compiled ours / compiled {reference} '
-                 f'{ours / theirs["median_s"]:.2f}')
-    return line
+    lines = []
+    for name, row in res.items():
+        if not name.startswith('ours+') or 'compile' not in options_of(name):
+            continue
+        line = (f'{method}: {name} / eager {reference} time '
+                f'{row["median_s"] / base["median_s"]:.2f}, img/s '
+                f'{row["img_per_s"] / base["img_per_s"]:.2f}x')
+        if theirs is not None:
+            line += (f'; / compiled {reference} time '
+                     f'{row["median_s"] / theirs["median_s"]:.2f}')
+        lines.append(line)
+    return '\n  '.join(lines)
 
 
 BEGIN, END = '<!-- speed:begin -->', '<!-- speed:end -->'
@@ -647,15 +772,24 @@ def write_markdown(path, results, argv=None):
                   f'projectors "{cfg["preset"]}", median of {cfg["iters"]} '
                   f'iterations after {cfg["warmup"]} warm-up; ratios to the '
                   'reference implementation (mmpretrain; lightly for DINO). '
-                  'First loss on our scale (same weights, same batch).', '',
+                  'First loss on our scale (same weights, same batch). '
+                  'img/s: source images (each with all its views) per '
+                  'second. MFU: the step\'s model FLOPs (convolutions and '
+                  'matrix products, forward and backward, counted by '
+                  'torch\'s FlopCounterMode) per second over '
+                  + (f'the chip\'s dense bf16 peak, '
+                     f'{env["peak_bf16_tflops"]:g} TFLOP/s.'
+                     if env.get('peak_bf16_tflops') else
+                     'the chip\'s peak (not known here: -).'), '',
                   '| method | implementation | median s/iter | time ratio | '
-                  'peak MB | memory ratio | first-step loss |',
-                  '|---|---|---|---|---|---|---|']
+                  'img/s | MFU | peak MB | memory ratio | first-step loss |',
+                  '|---|---|---|---|---|---|---|---|---|']
         for method, rows in results['train'].items():
             for name, r in rows.items():
                 lines.append(
                     f'| {method} | {name} | {r["median_s"]:.3f} | '
-                    f'{r["time_ratio"]:.2f} | {r["peak_mb"]:.0f} | '
+                    f'{r["time_ratio"]:.2f} | {r["img_per_s"]:.1f} | '
+                    f'{_percent(r["mfu"])} | {r["peak_mb"]:.0f} | '
                     f'{r["mem_ratio"]:.2f} | {r["first_loss"]:.5f} |')
         lines.append('')
     if 'pipeline' in results:
