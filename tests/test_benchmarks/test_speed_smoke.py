@@ -2,6 +2,8 @@
 (no timing is asserted: speed targets are for the benchmark, not tests)."""
 import math
 
+import pytest
+
 from benchmarks import speed
 
 
@@ -41,8 +43,6 @@ def test_variants_are_canonical_and_checked():
     """``--variants`` names a set of options in any order; an unknown
     option is an error naming it; the old flags keep their variants."""
     import argparse
-
-    import pytest
     assert (speed._variant('bf16+compile+channels_last')
             == 'compile+channels_last+bf16')
     with pytest.raises(argparse.ArgumentTypeError, match='fp16'):
@@ -63,8 +63,6 @@ def test_compiled_channels_last_bf16_row_and_mfu(tmp_path):
     img/s is images over the median step, MFU the step's model FLOPs over
     the given peak; the JSON on disk holds the run."""
     import json
-
-    import pytest
     out = tmp_path / 'speed.json'
     res = speed.main(['--sections', 'train', '--methods', 'simsiam',
                       '--batch-size', '4', '--img-size', '16', '--iters', '1',
@@ -110,3 +108,52 @@ def test_step_flops_count_forward_and_backward():
         model(inputs, None, mode='loss')
     forward = counter.get_total_flops()
     assert forward > 0 and 2.8 < flops / forward < 3.0, flops / forward
+
+
+@pytest.mark.parametrize('method', ['byol', 'simsiam', 'barlow_twins',
+                                    'swav', 'dino'])
+def test_reference_step_does_the_same_model_flops(method):
+    """One FLOP count serves every row of a method (MFU): the reference's
+    step (mmpretrain's; lightly's for DINO) does exactly the model FLOPs of
+    ours."""
+    import argparse
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.pairs import METHODS
+    if method == 'dino':
+        from helpers import import_benchmark_extra
+        import_benchmark_extra('lightly')
+    args = argparse.Namespace(
+        arch='resnet18-w32-s2', preset='fmnist', seed=0, device='cpu',
+        channels_last=False, bf16=False, compile=False, variants=[])
+    models, _ = speed.build_pair(method, args)
+    speed.set_step_counts(models, 2)
+    data = speed.make_batch(method, 4, 16, 'cpu', 0)
+    ours = speed.step_flops(method, models['ours'][0], data)
+    theirs, wrapper = models[METHODS[method].reference]
+    with FlopCounterMode(display=False) as counter:
+        theirs.train_step(data, wrapper)
+    assert ours > 0 and counter.get_total_flops() == ours
+
+
+def test_json_keeps_the_methods_done_before_a_failure(tmp_path, monkeypatch):
+    """``--json`` is rewritten after each method: a run that dies in its
+    second method leaves the first on disk, whole."""
+    import json
+    out = tmp_path / 'speed.json'
+    real = speed.bench_train
+
+    def second_fails(method, args, failed=None):
+        if method == 'simsiam':
+            raise RuntimeError('killed')
+        return real(method, args, failed)
+
+    monkeypatch.setattr(speed, 'bench_train', second_fails)
+    with pytest.raises(RuntimeError, match='killed'):
+        speed.main(['--sections', 'train', '--methods', 'byol', 'simsiam',
+                    '--batch-size', '4', '--img-size', '16', '--iters', '1',
+                    '--warmup', '0', '--json', str(out)])
+    saved = json.loads(out.read_text())
+    assert list(saved['train']) == ['byol']
+    assert set(saved['train']['byol']) == {'ours', 'mmpretrain'}
