@@ -273,6 +273,58 @@ def test_mid_epoch_resume_equals_uninterrupted(fake_fmnist, tmp_path):
                                             abs=1e-6), it
 
 
+def _losses(work):
+    """Loss by iteration in the newest log folder of ``work``."""
+    folder = sorted(glob.glob(osp.join(work, '2*', 'vis_data')))[-1]
+    with open(osp.join(folder, 'scalars.json')) as f:
+        return {r['iter']: r['loss'] for r in map(json.loads, f)
+                if 'loss' in r}
+
+
+def test_resume_at_epoch_end_with_a_partial_last_batch(fake_fmnist,
+                                                       tmp_path):
+    """56 images in batches of 16 (16, 16, 16, 8): the iteration checkpoint
+    at the end of epoch 1 resumes into epoch 2 (it used to ask the sampler
+    to skip 4 x 16 = 64 of 56 samples and stop with a ValueError)."""
+    work = str(tmp_path / 'run')
+    options = tiny(fake_fmnist, 'train_dataloader.dataset.indices=56',
+                   'default_hooks.checkpoint.by_epoch=False',
+                   'default_hooks.checkpoint.interval=4')
+    proc = run_train(osp.join(REPO, CONFIG), work, *options,
+                     'train_cfg.max_epochs=1')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_train(osp.join(REPO, CONFIG), work, *options,
+                     'train_cfg.max_epochs=2', extra=['--resume'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'iter_4.pth' in proc.stdout
+    assert sorted(_losses(work)) == [5, 6, 7, 8]
+
+
+def test_epoch_checkpoint_resumes_with_another_batch_size(fake_fmnist,
+                                                          tmp_path):
+    """An epoch checkpoint (4 batches of 16) resumed with batches of 32
+    trains all of epoch 2 (2 batches); the skip used to be computed from the
+    new loader's length (4 - 1 x 2 = 2 batches 'done'): an empty epoch 2."""
+    work = str(tmp_path / 'run')
+    proc = run_train(osp.join(REPO, CONFIG), work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_train(osp.join(REPO, CONFIG), work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=2',
+                           'train_dataloader.batch_size=32'),
+                     extra=['--resume'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(_losses(work)) == [5, 6]
+
+
+def test_samples_to_skip_rounds_up_per_rank_and_caps():
+    from ssl_plugins.engine.hooks.mid_epoch_resume_hook import samples_to_skip
+    assert samples_to_skip(48, 1, 56) == 48
+    assert samples_to_skip(48, 2, 28) == 24  # 1 rank -> 2 ranks
+    assert samples_to_skip(50, 4, None) == 13
+    assert samples_to_skip(64, 1, 56) == 56  # a partial last batch
+
+
 def test_guard_names_nonfinite_buffers_and_accepts_large_finite_ones():
     from ssl_plugins.engine.hooks import DivergenceGuardHook
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
