@@ -2,10 +2,13 @@
 
 - ``KILL_AT_SAVE=N``: the N-th checkpoint write stops the process with
   ``os._exit(137)`` (as ``kill -9``) after half of its bytes.
+- ``FULL_AT_SAVE=N``: the N-th checkpoint write raises ``OSError(ENOSPC)``
+  (a full disk) after half of its bytes.
 - ``InjectFaultHook``: at iteration ``at_iter`` sets the lr to ``lr``,
   fills a BN running variance with ``float(value)`` (e.g. 'nan'), or stops
   rank ``stop_rank`` with SIGSTOP after its step.
 """
+import errno
 import os
 
 import torch
@@ -25,6 +28,10 @@ def _dying_put(self, obj, filepath):
             f.write(obj[:len(obj) // 2])
             f.flush()
         os._exit(137)
+    if _saves['n'] == int(os.environ.get('FULL_AT_SAVE', 0)):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return _put(self, obj, filepath)
 
 

@@ -86,6 +86,25 @@ def test_kill_during_save_loses_nothing(fake_fmnist, tmp_path):
         'epoch_3.pth.sha256']
 
 
+def test_full_disk_during_save_names_the_file_and_frees_it(
+        fake_fmnist, tmp_path):
+    """ENOSPC half-way through the 3rd checkpoint: the error names the file
+    and the checkpoint kept; the partial file does not stay to fill the
+    disk; epoch 2 stays last_checkpoint and verifies."""
+    work = str(tmp_path / 'run')
+    proc = run_train(faulty_config(tmp_path), work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=3'),
+                     env=dict(FULL_AT_SAVE='3'))
+    assert proc.returncode != 0
+    assert 'could not write' in proc.stderr and 'epoch_3.pth' in \
+        proc.stderr and 'No space left' in proc.stderr, proc.stderr[-2000:]
+    assert 'stays ' + osp.join(work, 'epoch_2.pth') in proc.stderr
+    assert not glob.glob(f'{work}/.epoch_3.pth.tmp')
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        assert osp.basename(f.read().strip()) == 'epoch_2.pth'
+    assert verify_checkpoint(osp.join(work, 'epoch_2.pth'))[0]
+
+
 def _write(path, value):
     torch.save({'state_dict': {'w': torch.full((64, ), float(value))}}, path)
     write_checksum(path)

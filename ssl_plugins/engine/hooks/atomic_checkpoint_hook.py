@@ -77,16 +77,29 @@ class AtomicCheckpointHook(CheckpointHook):
             # restores them on resume and prunes from them)
             runner.message_hub.update_info('keep_ckpt_ids',
                                            ids[-self.max_keep_ckpts:])
+        previous = self.last_ckpt
         self.last_ckpt = path
         runner.message_hub.update_info('last_ckpt', path)
-        runner.save_checkpoint(
-            self.out_dir, tmp_name, self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta, by_epoch=self.by_epoch,
-            backend_args=self.backend_args, **self.args)
+        tmp_path = osp.join(self.out_dir, tmp_name)
+        try:
+            runner.save_checkpoint(
+                self.out_dir, tmp_name, self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta, by_epoch=self.by_epoch,
+                backend_args=self.backend_args, **self.args)
+        except OSError as err:
+            # a full disk: the partial file would keep it full; say which
+            # checkpoint failed and which one a resume will take
+            if osp.isfile(tmp_path):
+                os.remove(tmp_path)
+            raise OSError(
+                err.errno, f'CheckpointHook: could not write {path} at '
+                f'iteration {runner.iter}: {err.strerror or err}. The '
+                f'partial file was removed; the last good checkpoint stays '
+                f'{previous or "(none yet)"}.') from err
         if get_rank() == 0:
-            commit_file(osp.join(self.out_dir, tmp_name), path)
+            commit_file(tmp_path, path)
             write_checksum(path)
             atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT),
                               path)
