@@ -107,6 +107,17 @@ def safe_torch_load(path: str, map_location=None) -> Any:
     return from_plain(_load(path, map_location))
 
 
+def _is_archive_or_pickle(path: str) -> bool:
+    """Whether ``path`` is a zip archive (torch >= 1.6) or starts like a
+    pickle (protocol 2+, torch's legacy format): random or overwritten bytes
+    are neither, and are not reported as an unsafe pickle."""
+    import zipfile
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, 'rb') as f:
+        return f.read(1) == b'\x80'
+
+
 def _load(path: str, map_location) -> Any:
     """``torch.load`` with the allow-list; errors as in
     :func:`safe_torch_load`."""
@@ -115,6 +126,10 @@ def _load(path: str, map_location) -> Any:
             return torch.load(path, map_location=map_location,
                               weights_only=True)
     except pickle.UnpicklingError as err:
+        if not _is_archive_or_pickle(path):
+            raise RuntimeError(
+                f'Checkpoint {path} is unreadable (corrupt or truncated?): '
+                'neither a torch zip archive nor a pickle') from err
         if not _is_trusted(path):
             raise UnsafeCheckpointError(
                 f'Refusing to load checkpoint {path}: it is not loadable with '

@@ -86,6 +86,22 @@ def test_truncated_checkpoint_error_names_file(tmp_path):
         safe_torch_load(path)
 
 
+def test_garbage_file_is_unreadable_not_unsafe(tmp_path, monkeypatch):
+    """Random bytes are reported as a corrupt file, not as an untrusted
+    pickle to opt in to (which would then fail to unpickle anyway)."""
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    path = str(tmp_path / 'garbage.pth')
+    with open(path, 'wb') as f:
+        f.write(b'\x00' + np.random.default_rng(0).bytes(4095))
+    with pytest.raises(RuntimeError, match='garbage.pth is unreadable'):
+        safe_torch_load(path)
+    # a legacy (non-zip) torch file is still a pickle, loaded as before
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save({'w': torch.ones(2)}, legacy,
+               _use_new_zipfile_serialization=False)
+    assert torch.equal(safe_torch_load(legacy)['w'], torch.ones(2))
+
+
 def test_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_torch_load(str(tmp_path / 'nope.pth'))
