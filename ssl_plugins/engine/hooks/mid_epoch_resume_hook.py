@@ -109,6 +109,8 @@ class MidEpochResumeHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         loader = runner.train_loop.dataloader
         sampler, batch_size = _sampler_and_batch_size(loader)
+        if not batch_size:  # no batching to count
+            return
         num_samples = getattr(sampler, 'num_samples', None)
         self._samples += batch_size
         if num_samples is not None:  # the last batch may be partial
