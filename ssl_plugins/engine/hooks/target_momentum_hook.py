@@ -6,6 +6,17 @@ from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 
 
+def _check_momentum(name: str, value) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``0 <= value <= 1``: a
+    tau above 1 extrapolates away from the online network (the target
+    grows without bound), one below 0 flips its sign."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value <= 1:
+        raise ValueError(f'TargetMomentumHook: {name}={value!r}; the EMA '
+                         'momentum tau must be a number in [0, 1] (the '
+                         'weight of the old target value, e.g. 0.99)')
+
+
 @HOOKS.register_module()
 class TargetMomentumHook(Hook):
     """Set ``tau_k = 1 - (1 - tau_base)(cos(pi k / K) + 1) / 2`` before every
@@ -25,10 +36,13 @@ class TargetMomentumHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, end_momentum: float = 1.0):
+        _check_momentum('end_momentum', end_momentum)
         self.end_momentum = end_momentum
 
     def before_train(self, runner) -> None:
         model = unwrapped_model(runner, 'TargetMomentumHook', 'set_momentum')
+        if hasattr(model, 'base_momentum'):
+            _check_momentum('the model\'s base_momentum', model.base_momentum)
         follow = getattr(model, 'follow_optimizer', None)
         optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
         if follow is not None and optimizer is not None:
