@@ -123,7 +123,11 @@ def find_resume_checkpoint(work_dir: str, log=print) -> Optional[str]:
     """The checkpoint to resume a run in ``work_dir`` from.
 
     Candidates: the file named by ``last_checkpoint`` first, then every
-    ``*.pth`` of the folder, newest first. The first that
+    ``*.pth`` of the folder, newest first. A ``last_checkpoint`` naming a
+    file in another folder (the work folder was copied or moved) counts as
+    naming the file of that name in ``work_dir`` when ``work_dir`` holds
+    checkpoints of its own (with ``CheckpointHook(out_dir=...)`` it holds
+    none, and the pointer is followed). The first that
     :func:`verify_checkpoint` accepts is returned; each one skipped is
     logged with its reason.
 
@@ -143,6 +147,14 @@ def find_resume_checkpoint(work_dir: str, log=print) -> Optional[str]:
         if named:
             if not osp.isabs(named) and not osp.exists(named):
                 named = osp.join(work_dir, osp.basename(named))
+            if (osp.realpath(osp.dirname(named)) != osp.realpath(work_dir)
+                    and checkpoint_files(work_dir)):
+                # a copied or moved work folder: its pointer still names the
+                # original's file; its own checkpoints come first
+                local = osp.join(work_dir, osp.basename(named))
+                log(f'resume: {pointer} names {named}, outside {work_dir}; '
+                    f'taking {local} and the checkpoints of {work_dir}')
+                named = local
             candidates.append(named)
         else:
             log(f'resume: {pointer} is empty; looking for checkpoints '

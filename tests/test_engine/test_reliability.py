@@ -147,6 +147,33 @@ def test_resume_skips_corrupt_and_refuses_to_overwrite(tmp_path):
                                   log=lambda *a: None) is None
 
 
+def test_resume_in_a_copied_work_dir_takes_its_own_checkpoints(tmp_path):
+    """cp -r run copy: copy/last_checkpoint still names run/epoch_2.pth.
+    --resume in the copy takes copy/epoch_2.pth, and with that one deleted
+    copy/epoch_1.pth, never the original folder's file."""
+    import shutil
+    run, copy = str(tmp_path / 'run'), str(tmp_path / 'copy')
+    os.makedirs(run)
+    _write(osp.join(run, 'epoch_1.pth'), 1)
+    _write(osp.join(run, 'epoch_2.pth'), 2)
+    os.utime(osp.join(run, 'epoch_1.pth'), (1, 1))
+    with open(osp.join(run, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(run, 'epoch_2.pth'))
+    shutil.copytree(run, copy)
+    assert find_resume_checkpoint(copy, log=lambda *a: None) == osp.join(
+        copy, 'epoch_2.pth')
+    os.remove(osp.join(copy, 'epoch_2.pth'))
+    logs = []
+    assert find_resume_checkpoint(copy, log=logs.append) == osp.join(
+        copy, 'epoch_1.pth')
+    assert any('outside' in m for m in logs)
+    # CheckpointHook(out_dir=...): no checkpoint in the work folder, the
+    # pointer is followed
+    os.remove(osp.join(copy, 'epoch_1.pth'))
+    assert find_resume_checkpoint(copy, log=lambda *a: None) == osp.join(
+        run, 'epoch_2.pth')
+
+
 def test_divergence_stops_before_a_bad_checkpoint(fake_fmnist, tmp_path):
     """lr 1e30 from iteration 6: the run stops non-zero naming the iteration;
     every checkpoint on disk is finite and last_checkpoint is epoch_1."""
