@@ -42,7 +42,11 @@ def test_fit_is_the_minimiser_of_the_stated_objective():
     b64 = b.double().requires_grad_()
     value = objective(w64, b64)
     gw, gb = torch.autograd.grad(value, (w64, b64))
-    assert gw.abs().max() < 1e-4 and gb.abs().max() < 1e-4
+    # The fit runs in float32: its gradient stops near 1e-4, a floor that
+    # moves with the CPU's summation order (1.1e-4 on an Intel Xeon with
+    # AMX, under 1e-4 on an AMD EPYC). A wrong objective sits far above it:
+    # wd instead of wd / 2 leaves 1e-2 here.
+    assert gw.abs().max() < 1e-3 and gb.abs().max() < 1e-3
     with torch.no_grad():
         assert objective(w64 * 1.05, b64) > value
         assert objective(w64, b64 + torch.tensor([0.1, 0., 0.],
