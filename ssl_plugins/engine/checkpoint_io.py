@@ -196,3 +196,55 @@ def nonfinite_entries(state_dict: dict, limit: int = 5) -> List[str]:
             if len(bad) >= limit:
                 break
     return bad
+
+
+def check_resumed_state(path: str, checkpoint_state: dict,
+                        model_state: dict, model_name: str = 'the model',
+                        shown: int = 3) -> None:
+    """Refuse to resume from a checkpoint whose weights are not the model's.
+
+    mmengine's resume loads the weights with ``strict=False``, which only
+    warns about missing keys and skips tensors of another shape, and then
+    fails on the optimizer state with an error that names neither the file
+    nor the cause (or trains on with part of the weights random). A resume
+    continues the same run: every key and shape must match (a leading
+    ``module.`` of a wrapped model aside).
+
+    Args:
+        path (str): the checkpoint (for the message).
+        checkpoint_state (dict): its ``state_dict``.
+        model_state (dict): the model's ``state_dict()``.
+        model_name (str): the model's class, for the message.
+        shown (int): keys quoted per kind.
+
+    Raises:
+        ValueError: naming the file, the counts and a few keys of each kind.
+    """
+    theirs = {re.sub(r'^module\.', '', k): v
+              for k, v in checkpoint_state.items()}
+    missing = sorted(set(model_state) - set(theirs))
+    unexpected = sorted(set(theirs) - set(model_state))
+    reshaped = sorted(
+        k for k in set(model_state) & set(theirs)
+        if getattr(theirs[k], 'shape', None) != getattr(model_state[k],
+                                                        'shape', None))
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} of its {len(model_state)} keys are not '
+                     f'in the checkpoint (e.g. {", ".join(missing[:shown])})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} of the checkpoint\'s keys are not '
+                     f'in the model (e.g. {", ".join(unexpected[:shown])})')
+    if reshaped:
+        parts.append(f'{len(reshaped)} tensors have another shape (e.g. ' +
+                     ', '.join(f'{k}: {tuple(theirs[k].shape)} in the '
+                               f'checkpoint, {tuple(model_state[k].shape)} '
+                               'in the model' for k in reshaped[:shown]) +
+                     ')')
+    if parts:
+        raise ValueError(
+            f'Cannot resume from {path}: its weights are not those of '
+            f'{model_name}: {"; ".join(parts)}. A checkpoint of another '
+            'method or config? --resume continues the same run; to start '
+            "from other weights, use load_from or the backbone's "
+            "init_cfg=dict(type='Pretrained', ...).")

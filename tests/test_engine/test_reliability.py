@@ -382,3 +382,52 @@ def test_guard_names_nonfinite_buffers_and_accepts_large_finite_ones():
     with pytest.raises(FloatingPointError,
                        match=r'iteration 7: non-finite .*: 1\.running_var$'):
         hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(1.0)})
+
+
+def test_resume_refuses_another_models_checkpoint():
+    """A resume whose checkpoint holds other keys or shapes (another method
+    or config) stops before anything is loaded, naming the file and keys;
+    the same model's checkpoint, a wrapped model's ``module.`` keys and a
+    plain load_from (no resume) pass."""
+    from ssl_plugins.engine.hooks import AtomicCheckpointHook
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4),
+                                torch.nn.BatchNorm1d(4))
+    hook = AtomicCheckpointHook(interval=1)
+
+    def load(state, resume=True):
+        runner = types.SimpleNamespace(model=model, _resume=resume,
+                                       _load_from='/runs/a/epoch_3.pth')
+        hook.after_load_checkpoint(runner, dict(state_dict=state))
+
+    same = model.state_dict()
+    load(same)
+    load({'module.' + k: v for k, v in same.items()})
+    other = dict(same, **{'2.weight': torch.ones(4)})
+    del other['0.weight']
+    with pytest.raises(ValueError, match=r'epoch_3\.pth.*Sequential.*1 of '
+                       r'its 7 keys .*0\.weight.*2\.weight'):
+        load(other)
+    load(other, resume=False)  # load_from: partial weights are allowed
+    wider = dict(same, **{'0.weight': torch.ones(5, 3)})
+    with pytest.raises(ValueError, match=r'0\.weight: \(5, 3\) in the '
+                       r'checkpoint, \(4, 3\) in the model'):
+        load(wider)
+
+
+def test_resume_of_another_method_stops_with_the_file_named(fake_fmnist,
+                                                            tmp_path):
+    """tools/train.py --resume with a BYOL checkpoint into a run whose
+    neck is wider: a clear error naming the file, before training."""
+    work = str(tmp_path / 'run')
+    proc = run_train(osp.join(REPO, CONFIG), work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = osp.join(work, 'epoch_1.pth')
+    proc = run_train(osp.join(REPO, CONFIG), str(tmp_path / 'other'),
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=2',
+                           'model.neck.hid_channels=32'),
+                     extra=['--resume', ckpt])
+    assert proc.returncode != 0
+    assert f'Cannot resume from {ckpt}' in proc.stderr, proc.stderr[-3000:]
+    assert 'neck' in proc.stderr and 'another shape' in proc.stderr
+    assert not glob.glob(str(tmp_path / 'other' / '*.pth'))

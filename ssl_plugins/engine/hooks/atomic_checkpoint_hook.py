@@ -6,7 +6,8 @@ from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from ssl_plugins.engine.checkpoint_io import (CHECKSUM_SUFFIX, LAST_CHECKPOINT,
-                                              atomic_write_text, commit_file,
+                                              atomic_write_text,
+                                              check_resumed_state, commit_file,
                                               nonfinite_entries,
                                               write_checksum)
 from ssl_plugins.functional.distributed import get_rank
@@ -37,6 +38,10 @@ class AtomicCheckpointHook(CheckpointHook):
        at least 2 (a value of 1 is raised to 2: the previous checkpoint is
        the fallback while the newest is written).
 
+    A resume from a checkpoint whose weights are not the model's (another
+    method or config) stops before anything is loaded, with an error naming
+    the file and the keys or shapes (:func:`check_resumed_state`).
+
     Other storage backends (``backend_args`` for S3 and the like) keep
     mmengine's behaviour. Arguments: those of mmengine's ``CheckpointHook``,
     plus ``check_finite`` (bool, default True).
@@ -47,6 +52,17 @@ class AtomicCheckpointHook(CheckpointHook):
         if 0 < self.max_keep_ckpts < 2:
             self.max_keep_ckpts = 2
         self.check_finite = check_finite
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict')
+        if not getattr(runner, '_resume', False) or not isinstance(state,
+                                                                   dict):
+            return
+        model = runner.model
+        model = getattr(model, 'module', model)
+        path = getattr(runner, '_load_from', None) or 'the checkpoint'
+        check_resumed_state(path, state, model.state_dict(),
+                            type(model).__name__)
 
     def _local(self) -> bool:
         return isinstance(self.file_backend, LocalBackend)
