@@ -220,8 +220,13 @@ def check_resumed_state(path: str, checkpoint_state: dict,
     Raises:
         ValueError: naming the file, the counts and a few keys of each kind.
     """
+    # a module's extra state is opaque (set_extra_state validates it): its
+    # shape may change during a run (SwAV's queue: empty until started)
     theirs = {re.sub(r'^module\.', '', k): v
-              for k, v in checkpoint_state.items()}
+              for k, v in checkpoint_state.items()
+              if not k.endswith('._extra_state')}
+    model_state = {k: v for k, v in model_state.items()
+                   if not k.endswith('._extra_state')}
     missing = sorted(set(model_state) - set(theirs))
     unexpected = sorted(set(theirs) - set(model_state))
     reshaped = sorted(
