@@ -4,6 +4,8 @@
   ``os._exit(137)`` (as ``kill -9``) after half of its bytes.
 - ``FULL_AT_SAVE=N``: the N-th checkpoint write raises ``OSError(ENOSPC)``
   (a full disk) after half of its bytes.
+- ``FULL_AT_CHECKSUM=N``: the N-th checksum write raises ``OSError(ENOSPC)``
+  after the checkpoint was committed (a disk that fills up meanwhile).
 - ``InjectFaultHook``: at iteration ``at_iter`` sets the lr to ``lr``,
   fills a BN running variance with ``float(value)`` (e.g. 'nan'), or stops
   rank ``stop_rank`` with SIGSTOP after its step.
@@ -15,6 +17,7 @@ import torch
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import Hook
 
+import ssl_plugins.engine.hooks.atomic_checkpoint_hook as _checkpoint_hook
 from ssl_plugins.registry import HOOKS
 
 _put = LocalBackend.put
@@ -36,6 +39,21 @@ def _dying_put(self, obj, filepath):
 
 
 LocalBackend.put = _dying_put
+
+
+def _full_checksum(path):
+    _saves['sums'] = _saves.get('sums', 0) + 1
+    if _saves['sums'] == int(os.environ.get('FULL_AT_CHECKSUM', 0)):
+        with open(os.path.join(os.path.dirname(path),
+                               f'.{os.path.basename(path)}.sha256.tmp'),
+                  'w') as f:
+            f.write('partial')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return _write_checksum(path)
+
+
+_write_checksum = _checkpoint_hook.write_checksum
+_checkpoint_hook.write_checksum = _full_checksum
 
 
 @HOOKS.register_module()

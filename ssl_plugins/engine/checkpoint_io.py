@@ -124,10 +124,11 @@ def find_resume_checkpoint(work_dir: str, log=print) -> Optional[str]:
 
     Candidates: the file named by ``last_checkpoint`` first, then every
     ``*.pth`` of the folder, newest first. A ``last_checkpoint`` naming a
-    file in another folder (the work folder was copied or moved) counts as
-    naming the file of that name in ``work_dir`` when ``work_dir`` holds
-    checkpoints of its own (with ``CheckpointHook(out_dir=...)`` it holds
-    none, and the pointer is followed). The first that
+    file in a folder of another name (the work folder was copied: ``cp -r
+    run copy``) counts as naming the file of that name in ``work_dir`` when
+    ``work_dir`` holds checkpoints of its own. A folder of the same name is
+    followed: ``CheckpointHook(out_dir=...)`` writes to
+    ``out_dir/<work folder name>``. The first that
     :func:`verify_checkpoint` accepts is returned; each one skipped is
     logged with its reason.
 
@@ -147,10 +148,14 @@ def find_resume_checkpoint(work_dir: str, log=print) -> Optional[str]:
         if named:
             if not osp.isabs(named) and not osp.exists(named):
                 named = osp.join(work_dir, osp.basename(named))
-            if (osp.realpath(osp.dirname(named)) != osp.realpath(work_dir)
+            folder = osp.realpath(osp.dirname(named))
+            here = osp.realpath(work_dir)
+            if (folder != here and osp.basename(folder) != osp.basename(here)
                     and checkpoint_files(work_dir)):
-                # a copied or moved work folder: its pointer still names the
-                # original's file; its own checkpoints come first
+                # a copied work folder: its pointer still names the
+                # original's file; its own checkpoints come first. (An
+                # out_dir keeps the work folder's name, out_dir/<name>: the
+                # pointer is followed there.)
                 local = osp.join(work_dir, osp.basename(named))
                 log(f'resume: {pointer} names {named}, outside {work_dir}; '
                     f'taking {local} and the checkpoints of {work_dir}')

@@ -105,6 +105,24 @@ def test_full_disk_during_save_names_the_file_and_frees_it(
     assert verify_checkpoint(osp.join(work, 'epoch_2.pth'))[0]
 
 
+def test_full_disk_at_the_checksum_removes_the_unvouched_checkpoint(
+        fake_fmnist, tmp_path):
+    """ENOSPC while writing the 3rd checkpoint's checksum (after the file
+    was committed): the error names it, the checkpoint without a checksum
+    and the partial files go, epoch 2 stays last_checkpoint."""
+    work = str(tmp_path / 'run')
+    proc = run_train(faulty_config(tmp_path), work,
+                     *tiny(fake_fmnist, 'train_cfg.max_epochs=3'),
+                     env=dict(FULL_AT_CHECKSUM='3'))
+    assert proc.returncode != 0
+    assert 'could not write' in proc.stderr and 'epoch_3.pth' in \
+        proc.stderr, proc.stderr[-2000:]
+    assert sorted(os.listdir(work)).count('epoch_2.pth') == 1
+    assert not [f for f in os.listdir(work) if 'epoch_3' in f]
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        assert osp.basename(f.read().strip()) == 'epoch_2.pth'
+
+
 def _write(path, value):
     torch.save({'state_dict': {'w': torch.full((64, ), float(value))}}, path)
     write_checksum(path)
@@ -167,11 +185,21 @@ def test_resume_in_a_copied_work_dir_takes_its_own_checkpoints(tmp_path):
     assert find_resume_checkpoint(copy, log=logs.append) == osp.join(
         copy, 'epoch_1.pth')
     assert any('outside' in m for m in logs)
-    # CheckpointHook(out_dir=...): no checkpoint in the work folder, the
-    # pointer is followed
+    # no checkpoint in the work folder: the pointer is followed
     os.remove(osp.join(copy, 'epoch_1.pth'))
     assert find_resume_checkpoint(copy, log=lambda *a: None) == osp.join(
         run, 'epoch_2.pth')
+    # CheckpointHook(out_dir=out) writes out/<work folder name>/: followed
+    # even beside an older file in the work folder itself
+    work, out = str(tmp_path / 'work'), str(tmp_path / 'out' / 'work')
+    os.makedirs(work)
+    os.makedirs(out)
+    _write(osp.join(work, 'epoch_1.pth'), 1)
+    _write(osp.join(out, 'iter_10.pth'), 10)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(out, 'iter_10.pth'))
+    assert find_resume_checkpoint(work, log=lambda *a: None) == osp.join(
+        out, 'iter_10.pth')
 
 
 def test_divergence_stops_before_a_bad_checkpoint(fake_fmnist, tmp_path):

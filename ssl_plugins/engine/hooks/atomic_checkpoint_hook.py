@@ -97,6 +97,9 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = path
         runner.message_hub.update_info('last_ckpt', path)
         tmp_path = osp.join(self.out_dir, tmp_name)
+        checksum_tmp = osp.join(self.out_dir, f'.{filename}'
+                                f'{CHECKSUM_SUFFIX}.tmp')
+        committed = False
         try:
             runner.save_checkpoint(
                 self.out_dir, tmp_name, self.file_client_args,
@@ -104,19 +107,26 @@ class AtomicCheckpointHook(CheckpointHook):
                 save_param_scheduler=self.save_param_scheduler,
                 meta=meta, by_epoch=self.by_epoch,
                 backend_args=self.backend_args, **self.args)
+            if get_rank() == 0:
+                commit_file(tmp_path, path)  # fsync: ENOSPC may come here
+                committed = True
+                write_checksum(path)
         except OSError as err:
-            # a full disk: the partial file would keep it full; say which
-            # checkpoint failed and which one a resume will take
-            if osp.isfile(tmp_path):
-                os.remove(tmp_path)
+            # a full disk: partial files would keep it full, and a
+            # checkpoint without its checksum is not one we vouch for; say
+            # which checkpoint failed and which one a resume will take
+            leftovers = [tmp_path, checksum_tmp]
+            if committed:
+                leftovers += [path, path + CHECKSUM_SUFFIX]
+            for p in leftovers:
+                if osp.isfile(p):
+                    os.remove(p)
             raise OSError(
                 err.errno, f'CheckpointHook: could not write {path} at '
                 f'iteration {runner.iter}: {err.strerror or err}. The '
-                f'partial file was removed; the last good checkpoint stays '
+                f'partial files were removed; the last good checkpoint stays '
                 f'{previous or "(none yet)"}.') from err
         if get_rank() == 0:
-            commit_file(tmp_path, path)
-            write_checksum(path)
             atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT),
                               path)
             # only now, with the new one in place, the old ones go

@@ -82,6 +82,8 @@ class MidEpochResumeHook(Hook):
         if self._resumed_samples is not None:
             skip = samples_to_skip(self._resumed_samples, get_world_size(),
                                    num_samples)
+        elif not batch_size:  # an older checkpoint; nothing to count in
+            return
         else:  # a checkpoint of an older version
             done = runner.iter - runner.epoch * len(loader)
             skip = samples_to_skip(max(done, 0) * batch_size, 1,
