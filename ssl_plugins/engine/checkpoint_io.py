@@ -23,6 +23,10 @@ from typing import List, Optional, Tuple
 
 CHECKSUM_SUFFIX = '.sha256'
 LAST_CHECKPOINT = 'last_checkpoint'
+#: The custom hook event ``AtomicCheckpointHook`` calls on every rank just
+#: before a save: mmengine's ``before_save_checkpoint`` runs on rank 0 only,
+#: too late for a collective (``RNGStateHook`` gathers the ranks' states).
+BEFORE_SAVE_ALL_RANKS = 'before_save_checkpoint_all_ranks'
 
 
 def fsync_dir(folder: str) -> None:

@@ -126,6 +126,30 @@ def test_rng_state_is_plain_and_restores_every_generator():
     assert np.random.rand() == want
 
 
+def test_rng_states_of_another_world_size_restore_rank_0_and_warn():
+    """A 2-rank checkpoint resumed in 1 process: rank 0's states, and a
+    warning that the continuation is not exact (not rank 1's states)."""
+    hook = RNGStateHook()
+    states = []
+    for seed in (11, 12):
+        torch.manual_seed(seed)
+        states.append(dict(python=random.getstate(),
+                           numpy=np.random.get_state(),
+                           torch=torch.get_rng_state()))
+    ckpt = {'rng_state': dict(states[0], ranks=states)}
+    torch.manual_seed(11)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+
+    class Runner:
+        _resume = True
+
+    with pytest.warns(UserWarning, match=r'states of 2 process\(es\), this '
+                      r'run has 1: rank 0 takes rank 0'):
+        hook.after_load_checkpoint(Runner(), ckpt)
+    assert torch.equal(torch.rand(3), want)
+
+
 def test_hook_names_what_stays_unloadable():
 
     class Opaque:

@@ -286,7 +286,9 @@ def test_guard_skip_mode_skips_then_stops():
 
 
 def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
-    """Rank 1 SIGSTOPped after iteration 2: rank 0 exits after the 10 s
+    """Rank 1 SIGSTOPped after iteration 3 (mid-epoch: iteration 2 ends
+    epoch 1, whose checkpoint gathers the ranks' RNG states, so both ranks
+    would wait there at the same iteration): rank 0 exits after the 10 s
     collective timeout, naming rank 1; the job ends well within the test's
     limit (without a timeout: 30 min)."""
     import time
@@ -294,7 +296,7 @@ def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
     from helpers import free_port
     work = str(tmp_path / 'run')
     config = faulty_config(
-        tmp_path, ", dict(type='InjectFaultHook', at_iter=2, stop_rank=1)")
+        tmp_path, ", dict(type='InjectFaultHook', at_iter=3, stop_rank=1)")
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
                PORT=str(free_port()),
                PATH=f'{osp.dirname(PYTHON)}:{os.environ["PATH"]}',
@@ -314,7 +316,7 @@ def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
     took = time.monotonic() - start
     assert proc.returncode != 0
     assert 'rank 0: a collective operation timed out' in err, err[-3000:]
-    assert 'stalled: rank 1 (last started iteration 2)' in err
+    assert 'stalled: rank 1 (last started iteration 3)' in err
     assert took < 200
 
 

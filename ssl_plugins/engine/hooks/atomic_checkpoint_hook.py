@@ -5,11 +5,13 @@ import os.path as osp
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
-from ssl_plugins.engine.checkpoint_io import (CHECKSUM_SUFFIX, LAST_CHECKPOINT,
+from ssl_plugins.engine.checkpoint_io import (BEFORE_SAVE_ALL_RANKS,
+                                              CHECKSUM_SUFFIX, LAST_CHECKPOINT,
                                               atomic_write_text,
                                               check_resumed_state, commit_file,
                                               nonfinite_entries,
                                               write_checksum)
+from ssl_plugins.engine.hooks.arg_checks import check_int
 from ssl_plugins.functional.distributed import get_rank
 from ssl_plugins.registry import HOOKS
 
@@ -38,6 +40,11 @@ class AtomicCheckpointHook(CheckpointHook):
        at least 2 (a value of 1 is raised to 2: the previous checkpoint is
        the fallback while the newest is written).
 
+    ``save_best`` writes the new best checkpoint the same way before it
+    deletes the previous best (mmengine deletes first). Before every save
+    the custom hook event ``before_save_checkpoint_all_ranks`` is called on
+    all ranks (``RNGStateHook`` gathers each rank's generator states there).
+
     A resume from a checkpoint whose weights are not the model's (another
     method or config) stops before anything is loaded, with an error naming
     the file and the keys or shapes (:func:`check_resumed_state`).
@@ -48,6 +55,14 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def __init__(self, *args, check_finite: bool = True, **kwargs):
+        # mmengine compares these with ints without a check: a config's
+        # max_keep_ckpts='3' ended in a bare TypeError
+        if args:
+            kwargs['interval'] = args[0]
+            args = args[1:]
+        for name, minimum in (('interval', -1), ('max_keep_ckpts', -1)):
+            if name in kwargs:
+                check_int('CheckpointHook', name, kwargs[name], minimum)
         super().__init__(*args, **kwargs)
         if 0 < self.max_keep_ckpts < 2:
             self.max_keep_ckpts = 2
@@ -68,6 +83,9 @@ class AtomicCheckpointHook(CheckpointHook):
         return isinstance(self.file_backend, LocalBackend)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
+        # every rank, before the rank-0-only save: RNGStateHook gathers the
+        # ranks' generator states here
+        runner.call_hook(BEFORE_SAVE_ALL_RANKS)
         if not self._local():
             return super()._save_checkpoint_with_step(runner, step, meta)
         if self.check_finite:
@@ -82,7 +100,6 @@ class AtomicCheckpointHook(CheckpointHook):
                     f'{", ".join(bad)}. The last good checkpoint stays '
                     f'{self.last_ckpt or "(none yet)"}.')
         filename = self.filename_tmpl.format(step)
-        tmp_name = f'.{filename}.tmp'
         path = osp.join(self.out_dir, filename)
         ids = []
         if self.max_keep_ckpts > 0:
@@ -96,17 +113,36 @@ class AtomicCheckpointHook(CheckpointHook):
         previous = self.last_ckpt
         self.last_ckpt = path
         runner.message_hub.update_info('last_ckpt', path)
+        self._write(runner, filename, previous,
+                    save_optimizer=self.save_optimizer,
+                    save_param_scheduler=self.save_param_scheduler,
+                    meta=meta, by_epoch=self.by_epoch, **self.args)
+        if get_rank() == 0:
+            atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT),
+                              path)
+            # only now, with the new one in place, the old ones go
+            for old in ids[:-self.max_keep_ckpts]:
+                _remove_checkpoint(
+                    osp.join(self.out_dir, self.filename_tmpl.format(old)))
+        if self.max_keep_ckpts > 0:
+            self.keep_ckpt_ids.clear()
+            self.keep_ckpt_ids.extend(ids[-self.max_keep_ckpts:])
+
+    def _write(self, runner, filename: str, previous, **save_args) -> None:
+        """``runner.save_checkpoint`` into ``.<filename>.tmp``, then fsync,
+        rename and checksum (rank 0); on a full disk the partial files go
+        and the error names ``filename`` and ``previous``."""
+        path = osp.join(self.out_dir, filename)
+        tmp_name = f'.{filename}.tmp'
         tmp_path = osp.join(self.out_dir, tmp_name)
         checksum_tmp = osp.join(self.out_dir, f'.{filename}'
                                 f'{CHECKSUM_SUFFIX}.tmp')
         committed = False
         try:
-            runner.save_checkpoint(
-                self.out_dir, tmp_name, self.file_client_args,
-                save_optimizer=self.save_optimizer,
-                save_param_scheduler=self.save_param_scheduler,
-                meta=meta, by_epoch=self.by_epoch,
-                backend_args=self.backend_args, **self.args)
+            runner.save_checkpoint(self.out_dir, tmp_name,
+                                   self.file_client_args,
+                                   backend_args=self.backend_args,
+                                   **save_args)
             if get_rank() == 0:
                 commit_file(tmp_path, path)  # fsync: ENOSPC may come here
                 committed = True
@@ -126,16 +162,66 @@ class AtomicCheckpointHook(CheckpointHook):
                 f'iteration {runner.iter}: {err.strerror or err}. The '
                 f'partial files were removed; the last good checkpoint stays '
                 f'{previous or "(none yet)"}.') from err
-        if get_rank() == 0:
-            atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT),
-                              path)
-            # only now, with the new one in place, the old ones go
-            for old in ids[:-self.max_keep_ckpts]:
-                old_path = osp.join(self.out_dir,
-                                    self.filename_tmpl.format(old))
-                for p in (old_path, old_path + CHECKSUM_SUFFIX):
-                    if osp.isfile(p):
-                        os.remove(p)
-        if self.max_keep_ckpts > 0:
-            self.keep_ckpt_ids.clear()
-            self.keep_ckpt_ids.extend(ids[-self.max_keep_ckpts:])
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's ``save_best`` with the new best checkpoint written
+        (atomically) before the previous best is deleted: mmengine deletes
+        first, so a kill in between left no best checkpoint."""
+        if not self.save_best or not self._local():
+            return super()._save_best_checkpoint(runner, metrics)
+        step = runner.epoch if self.by_epoch else runner.iter
+        filename = self.filename_tmpl.format(step)
+        meta = dict(epoch=runner.epoch, iter=runner.iter)
+        if 'auto' in self.key_indicators:
+            self._init_rule(self.rules, [list(metrics.keys())[0]])
+        single = len(self.key_indicators) == 1
+        updated = False
+        for key, rule in zip(self.key_indicators, self.rules):
+            suffix = '' if single else f'_{key}'
+            score = metrics[key]
+            best = runner.message_hub.get_info(f'best_score{suffix}',
+                                               self.init_value_map[rule])
+            if score is None or not self.is_better_than[key](score, best):
+                continue
+            updated = True
+            old = (self.best_ckpt_path if single else
+                   self.best_ckpt_path_dict.get(key))
+            name = f'best_{key}_{filename}'.replace('/', '_')
+            path = osp.join(self.out_dir, name)
+            # the message hub (saved in the checkpoint) names the new best;
+            # a failed write puts the previous one back
+            self._set_best(runner, suffix, key, score, path)
+            try:
+                self._write(runner, name, old, save_optimizer=False,
+                            save_param_scheduler=False, meta=meta,
+                            by_epoch=False)
+            except BaseException:
+                self._set_best(runner, suffix, key, best, old)
+                raise
+            if get_rank() == 0 and old and old != path:
+                _remove_checkpoint(old)
+                runner.logger.info(
+                    f'The previous best checkpoint {old} is removed')
+            runner.logger.info(
+                f'The best checkpoint with {score:0.4f} {key} at '
+                f'{"epoch" if self.by_epoch else "iter"} {step} is saved to '
+                f'{name}.')
+        # the latest checkpoint again, so that its message hub names this
+        # best checkpoint (as mmengine does)
+        if updated and self.last_ckpt is not None:
+            self._save_checkpoint_with_step(runner, step, meta)
+
+    def _set_best(self, runner, suffix: str, key: str, score, path) -> None:
+        runner.message_hub.update_info(f'best_score{suffix}', score)
+        runner.message_hub.update_info(f'best_ckpt{suffix}', path)
+        if len(self.key_indicators) == 1:
+            self.best_ckpt_path = path
+        else:
+            self.best_ckpt_path_dict[key] = path
+
+
+def _remove_checkpoint(path: str) -> None:
+    """Delete a checkpoint and its ``.sha256``, where present."""
+    for p in (path, path + CHECKSUM_SUFFIX):
+        if osp.isfile(p):
+            os.remove(p)

@@ -6,6 +6,7 @@ import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int, check_number
 from ssl_plugins.functional.collapse import (effective_rank,
                                              normalized_embedding_std)
 from ssl_plugins.functional.distributed import get_world_size
@@ -69,9 +70,10 @@ class CollapseMonitorHook(Hook):
                  patience: int = 5,
                  effective_rank: bool = False,
                  stop: bool = False):
-        if interval < 1 or patience < 1:
-            raise ValueError(f'CollapseMonitorHook: interval ({interval}) and '
-                             f'patience ({patience}) must be >= 1')
+        owner = 'CollapseMonitorHook'
+        check_int(owner, 'interval', interval, 1)
+        check_int(owner, 'patience', patience, 1)
+        check_number(owner, 'threshold', threshold, 0)
         self.interval = interval
         self.module = module
         self.threshold = threshold

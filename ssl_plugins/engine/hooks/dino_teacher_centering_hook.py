@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_number
 from ssl_plugins.functional.ema import cosine_momentum
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
@@ -38,9 +39,8 @@ class DINOTeacherCenteringHook(Hook):
                  end_momentum: Optional[float] = None):
         for name, m in (('momentum', momentum),
                         ('end_momentum', end_momentum)):
-            if m is not None and not 0.0 <= m <= 1.0:
-                raise ValueError(f'DINOTeacherCenteringHook: {name} must be '
-                                 f'in [0, 1], got {m}')
+            check_number('DINOTeacherCenteringHook', name, m, 0, 1,
+                         optional=name == 'end_momentum')
         self.momentum = momentum
         self.end_momentum = end_momentum
 

@@ -5,6 +5,7 @@ from typing import List, Optional
 import torch
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int
 from ssl_plugins.registry import HOOKS
 
 
@@ -64,9 +65,8 @@ class DivergenceGuardHook(Hook):
         if on_nonfinite not in ('stop', 'skip'):
             raise ValueError(f"DivergenceGuardHook: on_nonfinite="
                              f"{on_nonfinite!r}; expected 'stop' or 'skip'")
-        if max_skips < 1 or interval < 1:
-            raise ValueError('DivergenceGuardHook: max_skips and interval '
-                             f'must be >= 1, got {max_skips}, {interval}')
+        check_int('DivergenceGuardHook', 'max_skips', max_skips, 1)
+        check_int('DivergenceGuardHook', 'interval', interval, 1)
         self.on_nonfinite = on_nonfinite
         self.max_skips = max_skips
         self.interval = interval

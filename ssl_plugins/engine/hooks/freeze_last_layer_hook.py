@@ -3,6 +3,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 
@@ -36,9 +37,8 @@ class FreezeLastLayerHook(Hook):
                  freeze_iters: Optional[int] = None):
         for name, value in (('freeze_epochs', freeze_epochs),
                             ('freeze_iters', freeze_iters)):
-            if value is not None and value < 0:
-                raise ValueError(f'FreezeLastLayerHook: {name} must be >= 0,'
-                                 f' got {value}')
+            check_int('FreezeLastLayerHook', name, value, 0,
+                      optional=name == 'freeze_iters')
         self.freeze_epochs = freeze_epochs
         self.freeze_iters = freeze_iters
         self._params = []

@@ -1,6 +1,7 @@
 """Freezes SwAV's prototypes for the first iterations, DDP-friendly."""
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
 
@@ -30,9 +31,7 @@ class FreezePrototypesHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, iters: int = 313):
-        if iters < 0:
-            raise ValueError(f'FreezePrototypesHook: iters must be >= 0, got '
-                             f'{iters}')
+        check_int('FreezePrototypesHook', 'iters', iters, 0)
         self.iters = iters
         self._handle = None
         self._model = None

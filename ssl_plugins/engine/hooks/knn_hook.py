@@ -5,6 +5,7 @@ import torch
 from mmengine.dist import barrier, broadcast_object_list
 from mmengine.hooks import Hook, LoggerHook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int, check_number
 from ssl_plugins.functional.distributed import get_rank
 from ssl_plugins.models.utils.backbone_sources import (SOURCE_PREFIXES,
                                                        backbone_module)
@@ -71,9 +72,15 @@ class KNNHook(Hook):
             raise ValueError(
                 "KNNHook: source must be 'online'/'student' or "
                 f"'target'/'teacher', got {source!r}")
+        check_int('KNNHook', 'interval', interval, 1)
+        check_number('KNNHook', 'temperature', temperature, 0,
+                     exclusive_minimum=True)
+        check_int('KNNHook', 'batch_size', batch_size, 1, optional=True)
         self.interval = interval
         self.train_cfg, self.test_cfg = train, test
         self.ks = [k] if isinstance(k, int) else list(k)
+        for value in self.ks:
+            check_int('KNNHook', 'k', value, 1)
         self.temperature = temperature
         self.batch_size = batch_size
         self.source = source

@@ -3,6 +3,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int
 from ssl_plugins.functional.distributed import get_world_size
 from ssl_plugins.models.utils.swav_queue import move_legacy_queue
 from ssl_plugins.registry import HOOKS
@@ -42,9 +43,10 @@ class SwAVQueueHook(Hook):
                  length: int = 3840,
                  start_epoch: int = 15,
                  start_iter: Optional[int] = None):
-        if length < 1:
-            raise ValueError(f'SwAVQueueHook: length must be >= 1, got '
-                             f'{length}')
+        check_int('SwAVQueueHook', 'length', length, 1)
+        check_int('SwAVQueueHook', 'start_epoch', start_epoch, 0)
+        check_int('SwAVQueueHook', 'start_iter', start_iter, 0,
+                  optional=True)
         self.length = length
         self.start_epoch = start_epoch
         self.start_iter = start_iter

@@ -3,6 +3,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
+from ssl_plugins.engine.hooks.arg_checks import check_int, check_number
 from ssl_plugins.functional.dino import teacher_temperature
 from ssl_plugins.registry import HOOKS
 from .model_access import unwrapped_model
@@ -37,6 +38,12 @@ class TeacherTempWarmupHook(Hook):
                  temp: float = 0.07,
                  warmup_epochs: int = 30,
                  warmup_iters: Optional[int] = None):
+        owner = 'TeacherTempWarmupHook'
+        check_number(owner, 'warmup_temp', warmup_temp, 0,
+                     exclusive_minimum=True)
+        check_number(owner, 'temp', temp, 0, exclusive_minimum=True)
+        check_int(owner, 'warmup_epochs', warmup_epochs, 0)
+        check_int(owner, 'warmup_iters', warmup_iters, 0, optional=True)
         self.warmup_temp = warmup_temp
         self.temp = temp
         self.warmup_epochs = warmup_epochs

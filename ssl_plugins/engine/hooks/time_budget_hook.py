@@ -6,6 +6,7 @@ from typing import Callable, List, Optional
 from mmengine.hooks import Hook
 from mmengine.model import BaseAveragedModel
 
+from ssl_plugins.engine.hooks.arg_checks import check_number
 from ssl_plugins.registry import HOOKS
 
 
@@ -59,6 +60,8 @@ class TimeBudgetHook(Hook):
                  seconds: float,
                  clock: bool = False,
                  timer: Optional[Callable[[], float]] = None) -> None:
+        check_number('TimeBudgetHook', 'seconds', seconds, 0,
+                     exclusive_minimum=True)
         self.seconds = float(seconds)
         self.clock = clock
         self.timer = timer or time.perf_counter
