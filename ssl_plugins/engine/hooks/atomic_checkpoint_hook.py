@@ -190,13 +190,13 @@ class AtomicCheckpointHook(CheckpointHook):
             path = osp.join(self.out_dir, name)
             # the message hub (saved in the checkpoint) names the new best;
             # a failed write puts the previous one back
-            self._set_best(runner, suffix, key, score, path)
+            self._set_best(runner, key, score, path)
             try:
                 self._write(runner, name, old, save_optimizer=False,
                             save_param_scheduler=False, meta=meta,
                             by_epoch=False)
             except BaseException:
-                self._set_best(runner, suffix, key, best, old)
+                self._set_best(runner, key, best, old)
                 raise
             if get_rank() == 0 and old and old != path:
                 _remove_checkpoint(old)
@@ -211,13 +211,15 @@ class AtomicCheckpointHook(CheckpointHook):
         if updated and self.last_ckpt is not None:
             self._save_checkpoint_with_step(runner, step, meta)
 
-    def _set_best(self, runner, suffix: str, key: str, score, path) -> None:
+    def _set_best(self, runner, key: str, score, path) -> None:
+        """Record ``path`` and ``score`` as the best of ``key``, in the hook
+        and in the message hub (mmengine's names for one or several keys)."""
+        if len(self.key_indicators) == 1:
+            suffix, self.best_ckpt_path = '', path
+        else:
+            suffix, self.best_ckpt_path_dict[key] = f'_{key}', path
         runner.message_hub.update_info(f'best_score{suffix}', score)
         runner.message_hub.update_info(f'best_ckpt{suffix}', path)
-        if len(self.key_indicators) == 1:
-            self.best_ckpt_path = path
-        else:
-            self.best_ckpt_path_dict[key] = path
 
 
 def _remove_checkpoint(path: str) -> None:
