@@ -21,6 +21,8 @@ import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
+from ssl_plugins.models.utils.state_dict_diff import state_dict_differences
+
 CHECKSUM_SUFFIX = '.sha256'
 LAST_CHECKPOINT = 'last_checkpoint'
 #: The custom hook event ``AtomicCheckpointHook`` calls on every rank just
@@ -236,12 +238,9 @@ def check_resumed_state(path: str, checkpoint_state: dict,
               if not k.endswith('._extra_state')}
     model_state = {k: v for k, v in model_state.items()
                    if not k.endswith('._extra_state')}
-    missing = sorted(set(model_state) - set(theirs))
-    unexpected = sorted(set(theirs) - set(model_state))
-    reshaped = sorted(
-        k for k in set(model_state) & set(theirs)
-        if getattr(theirs[k], 'shape', None) != getattr(model_state[k],
-                                                        'shape', None))
+    diff = state_dict_differences(model_state, theirs)
+    missing, unexpected = sorted(diff.missing), sorted(diff.unexpected)
+    reshaped = sorted(diff.reshaped)
     parts = []
     if missing:
         parts.append(f'{len(missing)} of its {len(model_state)} keys are not '
@@ -251,10 +250,10 @@ def check_resumed_state(path: str, checkpoint_state: dict,
                      f'in the model (e.g. {", ".join(unexpected[:shown])})')
     if reshaped:
         parts.append(f'{len(reshaped)} tensors have another shape (e.g. ' +
-                     ', '.join(f'{k}: {tuple(theirs[k].shape)} in the '
-                               f'checkpoint, {tuple(model_state[k].shape)} '
-                               'in the model' for k in reshaped[:shown]) +
-                     ')')
+                     ', '.join(f'{k}: {theirs_shape} in the checkpoint, '
+                               f'{ours_shape} in the model'
+                               for k, theirs_shape, ours_shape in
+                               reshaped[:shown]) + ')')
     if parts:
         raise ValueError(
             f'Cannot resume from {path}: its weights are not those of '

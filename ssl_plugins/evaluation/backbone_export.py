@@ -52,6 +52,7 @@ import torch
 from ssl_plugins.models.utils.backbone_sources import (backbone_state_dict,
                                                        model_state_dict)
 from ssl_plugins.models.utils.pretrained_init import load_state_dict_exactly
+from ssl_plugins.models.utils.state_dict_diff import state_dict_differences
 
 
 def load_checkpoint_file(path: str) -> dict:
@@ -208,21 +209,17 @@ def _torchvision_shapes(name: str) -> Dict[str, Tuple[int, ...]]:
 
 def _shape_differences(state_dict: Mapping[str, torch.Tensor], name: str,
                        skip: Sequence[str]) -> List[str]:
-    ref = _torchvision_shapes(name)
-    missing = [k for k in ref if k not in state_dict]
-    extra = [k for k in state_dict if k not in ref]
-    shapes = [(k, tuple(v.shape), ref[k]) for k, v in state_dict.items()
-              if k in ref and k not in skip and tuple(v.shape) != ref[k]]
+    diff = state_dict_differences(_torchvision_shapes(name), state_dict, skip)
     out = []
-    if missing:
-        out.append(f'{len(missing)} tensors of torchvision {name} are '
-                   f'missing, e.g. {missing[:3]}')
-    if extra:
-        out.append(f'{len(extra)} tensors are not in torchvision {name}, '
-                   f'e.g. {extra[:3]}')
-    if shapes:
-        shown = ', '.join(f'{k} {a} vs {b}' for k, a, b in shapes[:3])
-        out.append(f'{len(shapes)} tensors have other shapes than in '
+    if diff.missing:
+        out.append(f'{len(diff.missing)} tensors of torchvision {name} are '
+                   f'missing, e.g. {diff.missing[:3]}')
+    if diff.unexpected:
+        out.append(f'{len(diff.unexpected)} tensors are not in torchvision '
+                   f'{name}, e.g. {diff.unexpected[:3]}')
+    if diff.reshaped:
+        shown = ', '.join(f'{k} {a} vs {b}' for k, a, b in diff.reshaped[:3])
+        out.append(f'{len(diff.reshaped)} tensors have other shapes than in '
                    f'torchvision {name} (other widths), e.g. {shown}')
     return out
 

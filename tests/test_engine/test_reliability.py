@@ -285,18 +285,26 @@ def test_guard_skip_mode_skips_then_stops():
         _step(model, opt, bad=True)
 
 
-def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
-    """Rank 1 SIGSTOPped after iteration 3 (mid-epoch: iteration 2 ends
-    epoch 1, whose checkpoint gathers the ranks' RNG states, so both ranks
-    would wait there at the same iteration): rank 0 exits after the 10 s
-    collective timeout, naming rank 1; the job ends well within the test's
-    limit (without a timeout: 30 min)."""
+@pytest.mark.parametrize('stop_at,waiting', [
+    (3, 'last started iteration 4'),
+    (2, 'at the checkpoint after iteration 2'),
+])
+def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path, stop_at,
+                                           waiting):
+    """Rank 1 SIGSTOPped after iteration 3 (mid-epoch) or 2 (the last of
+    epoch 1, so rank 0 waits in that epoch's checkpoint, which gathers the
+    ranks' RNG states): rank 0 exits after the 10 s collective timeout,
+    saying where it waits (in iteration 4's first collective, or in the
+    checkpoint after iteration 2) and naming rank 1 with the iteration it
+    last started; the job ends well within the test's limit (without a timeout:
+    30 min)."""
     import time
 
     from helpers import free_port
     work = str(tmp_path / 'run')
     config = faulty_config(
-        tmp_path, ", dict(type='InjectFaultHook', at_iter=3, stop_rank=1)")
+        tmp_path,
+        f", dict(type='InjectFaultHook', at_iter={stop_at}, stop_rank=1)")
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
                PORT=str(free_port()),
                PATH=f'{osp.dirname(PYTHON)}:{os.environ["PATH"]}',
@@ -315,8 +323,9 @@ def test_stopped_rank_makes_the_other_exit(fake_fmnist, tmp_path):
             os.killpg(proc.pid, 9)
     took = time.monotonic() - start
     assert proc.returncode != 0
-    assert 'rank 0: a collective operation timed out' in err, err[-3000:]
-    assert 'stalled: rank 1 (last started iteration 3)' in err
+    assert f'rank 0: a collective operation timed out ({waiting})' in err, \
+        err[-3000:]
+    assert f'stalled: rank 1 (last started iteration {stop_at})' in err
     assert took < 200
 
 
@@ -461,3 +470,40 @@ def test_resume_of_another_method_stops_with_the_file_named(fake_fmnist,
     assert f'Cannot resume from {ckpt}' in proc.stderr, proc.stderr[-3000:]
     assert 'neck' in proc.stderr and 'another shape' in proc.stderr
     assert not glob.glob(str(tmp_path / 'other' / '*.pth'))
+
+
+def test_heartbeat_records_order_ranks_by_progress(monkeypatch):
+    """The records of HeartbeatHook, read back by the timeout explanation:
+    a rank at the checkpoint after iteration i is ahead of one that last
+    started i and behind one that started i + 1; every other rank's
+    position is named."""
+    import torch.distributed as dist
+
+    from ssl_plugins.engine.hooks import heartbeat_hook as hb
+    store = dist.HashStore()
+    rank = {'now': 0}
+    monkeypatch.setattr(hb, '_store', lambda: store)
+    monkeypatch.setattr(hb, 'get_rank', lambda: rank['now'])
+    monkeypatch.setattr(hb, 'get_world_size', lambda: 4)
+    hook = hb.HeartbeatHook()
+    timeout = RuntimeError('[gloo] Timed out waiting 10000ms')
+    for r, iters, checkpoint in [(0, 2, True), (1, 2, False), (2, 2, True)]:
+        rank['now'] = r
+        for i in range(iters):
+            hook.before_train_iter(types.SimpleNamespace(iter=i), i)
+        if checkpoint:
+            hook.before_save_checkpoint_all_ranks(None)
+    rank['now'] = 0
+    text = hb.explain_collective_timeout(timeout)
+    assert text.startswith('rank 0: a collective operation timed out (at '
+                           'the checkpoint after iteration 2)'), text
+    assert ('stalled: rank 1 (last started iteration 2), rank 3 (no '
+            'iteration started).') in text
+    rank['now'] = 3
+    hook.before_train_iter(types.SimpleNamespace(iter=2), 0)
+    assert hb.last_records(4) == {0: (2, True), 1: (2, False),
+                                  2: (2, True), 3: (3, False)}
+    assert ('stalled: rank 0 (at the checkpoint after iteration 2), rank 1 '
+            '(last started iteration 2), rank 2 (at the checkpoint after '
+            'iteration 2).') in hb.explain_collective_timeout(timeout)
+    assert hb.explain_collective_timeout(ValueError('bad value')) is None

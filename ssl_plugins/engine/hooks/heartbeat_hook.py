@@ -1,5 +1,5 @@
 """Name the rank that stopped responding when a collective times out."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch.distributed as dist
 from mmengine.hooks import Hook
@@ -9,6 +9,9 @@ from ssl_plugins.functional.distributed import (get_rank, get_world_size,
 from ssl_plugins.registry import HOOKS
 
 _KEY = 'ssl_plugins/heartbeat/{}'
+_AT_CHECKPOINT = ' checkpoint'
+#: (iteration, reached the checkpoint after it): ranks sort by progress
+Progress = Tuple[int, bool]
 
 
 def _store():
@@ -31,34 +34,62 @@ class HeartbeatHook(Hook):
     NCCL's messages then name no rank; ``tools/train.py`` calls
     :func:`explain_collective_timeout`, which reads these records and names
     the ranks that did not start the iteration the others wait in. A rank
-    that stops in the middle of an iteration (after this record) is not
-    told apart from the waiting ones: the message then says so. One small
-    write to the store per iteration and rank (the store is the launcher's
-    TCP rendezvous server).
+    also records reaching a checkpoint (the custom event
+    ``before_save_checkpoint_all_ranks``, whose RNG-state gather is a
+    collective), so a rank that stops between an iteration and the
+    checkpoint after it is named too. A rank that stops in the middle of an
+    iteration (after this record) is not told apart from the waiting ones:
+    the message then says so. One small write to the store per iteration
+    and rank (the store is the launcher's TCP rendezvous server).
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self) -> None:
+        self._started = 0
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
-        store = _store()
-        if store is not None:
-            store.set(_KEY.format(get_rank()), str(runner.iter + 1))
+        self._started = runner.iter + 1
+        _record(self._started, at_checkpoint=False)
+
+    def before_save_checkpoint_all_ranks(self, runner) -> None:
+        """Reached the checkpoint after the iteration last started (by
+        iteration or by epoch, inside or after the train loop's count)."""
+        _record(self._started, at_checkpoint=True)
 
 
-def last_iterations(world_size: int) -> Dict[int, Optional[int]]:
-    """The iteration each rank last started, from the store (None where a
-    rank never wrote one)."""
+def _record(iteration: int, at_checkpoint: bool) -> None:
     store = _store()
-    out = {}
+    if store is not None:
+        store.set(_KEY.format(get_rank()),
+                  f'{iteration}{_AT_CHECKPOINT if at_checkpoint else ""}')
+
+
+def last_records(world_size: int) -> Dict[int, Optional[Progress]]:
+    """How far each rank got, from the store: ``(iteration, at its
+    checkpoint)``, the iteration it last started or the one whose checkpoint
+    it reached (None where a rank never wrote one)."""
+    store = _store()
+    out: Dict[int, Optional[Progress]] = {}
     for rank in range(world_size):
         key = _KEY.format(rank)
         try:
-            out[rank] = (int(store.get(key))
-                         if store is not None and store.check([key]) else None)
+            value = (store.get(key).decode()
+                     if store is not None and store.check([key]) else None)
         except RuntimeError:
-            out[rank] = None
+            value = None
+        out[rank] = None if value is None else (
+            int(value.split()[0]), value.endswith(_AT_CHECKPOINT))
     return out
+
+
+def _describe(progress: Optional[Progress]) -> str:
+    if progress is None:
+        return 'no iteration started'
+    iteration, at_checkpoint = progress
+    return (f'at the checkpoint after iteration {iteration}' if at_checkpoint
+            else f'last started iteration {iteration}')
 
 
 def is_collective_timeout(err: BaseException) -> bool:
@@ -73,15 +104,14 @@ def explain_collective_timeout(err: BaseException) -> Optional[str]:
     if not is_collective_timeout(err) or _store() is None:
         return None
     rank, world = get_rank(), get_world_size()
-    iters = last_iterations(world)
-    known = [i for i in iters.values() if i is not None]
+    records = last_records(world)
+    known = [p for p in records.values() if p is not None]
     newest = max(known) if known else None
-    behind: List[Tuple[int, Optional[int]]] = [
-        (r, i) for r, i in iters.items() if i is None or i < newest]
-    where = ', '.join(f'rank {r} (last started iteration {i})'
-                      for r, i in behind) or 'none behind by the records'
-    return (f'rank {rank}: a collective operation timed out at iteration '
-            f'{iters.get(rank)} waiting for the other ranks; '
+    behind = [r for r, p in records.items() if p is None or p < newest]
+    where = ', '.join(f'rank {r} ({_describe(records[r])})'
+                      for r in behind) or 'none behind by the records'
+    return (f'rank {rank}: a collective operation timed out '
+            f'({_describe(records.get(rank))}) waiting for the other ranks; '
             f'stalled: {where}. '
             'The timeout is env_cfg.dist_cfg.timeout (seconds); '
             'see docs/reliability.md for restarting under torchrun / slurm.')
