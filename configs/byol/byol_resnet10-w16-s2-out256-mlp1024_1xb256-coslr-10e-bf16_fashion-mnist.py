@@ -9,7 +9,7 @@
 #   split (the last 10,000 train images; bank/probe fit: the other 50,000)
 #   after 6 epochs: kNN 83.78 / linear probe 84.47 against 82.60 / 82.25
 #   with 128 channels (docs/benchmarks.md, "Recipe probes");
-# - "10e": 10 epochs (2,340 iterations), the budget of `make demo`;
+# - "10e": 10 epochs (2,350 iterations), the budget of `make demo`;
 # - "-bf16": bf16 autocast (AutocastOptimWrapper; parameters, gradients and
 #   optimizer state stay fp32): 1.4x the iterations per second on CPUs with
 #   AVX512-BF16 or AMX (0.29 vs 0.40 s per iteration on a 2-core AMD EPYC).
