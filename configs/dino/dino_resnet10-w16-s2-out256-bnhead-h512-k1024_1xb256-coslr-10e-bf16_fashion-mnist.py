@@ -9,10 +9,12 @@
 #   decay 0.04 -> 0.4 over all of them) under bf16 autocast
 #   (AutocastOptimWrapper; the loss, centring and softmaxes run in fp32).
 # Validation probe (last 10,000 train images, 4 minutes = 575 iterations):
-# teacher kNN 82.56 / linear 83.92 (docs/benchmarks.md, "Recipe probes").
+# teacher kNN 82.56 / linear 83.92 (docs/benchmarks.md, "Every method at 30
+# minutes on the demo's network").
 # The official ResNet-50 recipe instead of the ViT-S one (SGD lr 0.03, wd
 # 1e-4, global crops 0.14-1), validation probe at 1000 iterations: SGD level
-# (teacher kNN 84.49 vs 84.34), the small crops 2.2 points lower (82.18);
+# (teacher kNN 84.49 vs 84.34), its smaller global and local crops 2.3
+# points lower than SGD alone (82.18);
 # docs/benchmarks.md, "Recipe probes: DINO's official ResNet recipe".
 _base_ = ['./dino_resnet10-w16-s2-bnhead-h512-k1024_1xb256-coslr-4e_'
           'fashion-mnist.py']

@@ -485,14 +485,16 @@ def test_heartbeat_records_order_ranks_by_progress(monkeypatch):
     monkeypatch.setattr(hb, '_store', lambda: store)
     monkeypatch.setattr(hb, 'get_rank', lambda: rank['now'])
     monkeypatch.setattr(hb, 'get_world_size', lambda: 4)
-    hook = hb.HeartbeatHook()
+    hooks = [hb.HeartbeatHook() for _ in range(4)]  # one per rank
     timeout = RuntimeError('[gloo] Timed out waiting 10000ms')
     for r, iters, checkpoint in [(0, 2, True), (1, 2, False), (2, 2, True)]:
         rank['now'] = r
         for i in range(iters):
-            hook.before_train_iter(types.SimpleNamespace(iter=i), i)
+            hooks[r].before_train_iter(types.SimpleNamespace(iter=i), i)
         if checkpoint:
-            hook.before_save_checkpoint_all_ranks(None)
+            hooks[r].before_save_checkpoint_all_ranks(None)
+    assert store.get('ssl_plugins/heartbeat/0') == b'2 checkpoint'
+    assert store.get('ssl_plugins/heartbeat/1') == b'2'
     rank['now'] = 0
     text = hb.explain_collective_timeout(timeout)
     assert text.startswith('rank 0: a collective operation timed out (at '
@@ -500,10 +502,17 @@ def test_heartbeat_records_order_ranks_by_progress(monkeypatch):
     assert ('stalled: rank 1 (last started iteration 2), rank 3 (no '
             'iteration started).') in text
     rank['now'] = 3
-    hook.before_train_iter(types.SimpleNamespace(iter=2), 0)
+    hooks[3].before_train_iter(types.SimpleNamespace(iter=2), 0)
     assert hb.last_records(4) == {0: (2, True), 1: (2, False),
                                   2: (2, True), 3: (3, False)}
     assert ('stalled: rank 0 (at the checkpoint after iteration 2), rank 1 '
             '(last started iteration 2), rank 2 (at the checkpoint after '
             'iteration 2).') in hb.explain_collective_timeout(timeout)
+    # a resumed run (6 iterations done) that saves before its first
+    # iteration (save_best after validation) is at iteration 6, not 0
+    rank['now'] = 1
+    resumed = hb.HeartbeatHook()
+    resumed.before_train(types.SimpleNamespace(iter=6))
+    resumed.before_save_checkpoint_all_ranks(None)
+    assert hb.last_records(4)[1] == (6, True)
     assert hb.explain_collective_timeout(ValueError('bad value')) is None

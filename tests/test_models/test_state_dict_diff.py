@@ -1,5 +1,7 @@
 """state_dict_differences against torch's own load_state_dict verdict, and
 the two callers' messages built on it."""
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -18,30 +20,41 @@ def _net(hidden: int, extra: bool) -> nn.Module:
     return nn.Sequential(*layers)
 
 
-@pytest.mark.parametrize('hidden,extra', [(8, False), (6, False), (8, True),
-                                          (6, True)])
-def test_differences_are_what_torch_reports(hidden, extra):
-    model = _net(8, False)
-    given = _net(hidden, extra).state_dict()
-    diff = state_dict_differences(model.state_dict(), given)
+@pytest.mark.parametrize('hidden', [8, 6])
+@pytest.mark.parametrize('model_extra,given_extra', [(False, False),
+                                                     (False, True),
+                                                     (True, False)])
+def test_differences_are_what_torch_reports(hidden, model_extra,
+                                            given_extra):
+    """Missing, unexpected and reshaped keys, each as torch's own
+    load_state_dict names them, in the documented order."""
+    model = _net(8, model_extra)
+    ours = model.state_dict()
+    given = _net(hidden, given_extra).state_dict()
+    diff = state_dict_differences(ours, given)
 
-    # torch's verdict: size mismatches raise; strip them to get the key lists
-    reshaped = sorted(k for k, v in given.items()
-                      if k in model.state_dict()
-                      and v.shape != model.state_dict()[k].shape)
-    assert sorted(k for k, _, _ in diff.reshaped) == reshaped
-    same_shape = {k: v for k, v in given.items() if k not in reshaped}
-    result = model.load_state_dict(same_shape, strict=False)
-    assert sorted(diff.missing) == sorted(set(result.missing_keys) -
-                                          set(reshaped))
-    assert sorted(diff.unexpected) == sorted(result.unexpected_keys)
-    assert bool(diff) == (hidden != 8 or extra)
-    if reshaped:
-        key, theirs, ours = diff.reshaped[0]
+    # torch: size mismatches raise, naming each key
+    try:
+        model.load_state_dict(given, strict=False)
+        torch_reshaped = []
+    except RuntimeError as err:
+        torch_reshaped = re.findall(r'size mismatch for (\S+): ', str(err))
+        assert torch_reshaped
+    assert [k for k, _, _ in diff.reshaped] == [k for k in given
+                                                if k in torch_reshaped]
+    for key, theirs, expected in diff.reshaped:
         assert theirs == tuple(given[key].shape)
-        assert ours == tuple(model.state_dict()[key].shape)
-        with pytest.raises(RuntimeError, match='size mismatch'):
-            model.load_state_dict(given, strict=False)
+        assert expected == tuple(ours[key].shape)
+    result = _net(8, model_extra).load_state_dict(
+        {k: v for k, v in given.items() if k not in torch_reshaped},
+        strict=False)
+    assert diff.missing == [k for k in ours if k in result.missing_keys
+                            and k not in torch_reshaped]
+    assert diff.unexpected == [k for k in given
+                               if k in result.unexpected_keys]
+    assert bool(diff.missing) == (model_extra and not given_extra)
+    assert bool(diff.unexpected) == (given_extra and not model_extra)
+    assert bool(diff) == (hidden != 8 or model_extra != given_extra)
 
 
 def test_shape_tuples_compare_like_tensors_and_skips_apply():
@@ -50,6 +63,8 @@ def test_shape_tuples_compare_like_tensors_and_skips_apply():
     assert state_dict_differences(expected, given).reshaped == [('b', (5, ),
                                                                  (4, ))]
     assert not state_dict_differences(expected, given, skip_shapes=['b'])
+    # a tuple that is not a shape is no tensor: not compared as one
+    assert not state_dict_differences({'c': ('x', )}, {'c': ('y', )})
 
 
 def test_resume_message_names_each_kind_with_both_shapes():

@@ -39,14 +39,19 @@ class HeartbeatHook(Hook):
     collective), so a rank that stops between an iteration and the
     checkpoint after it is named too. A rank that stops in the middle of an
     iteration (after this record) is not told apart from the waiting ones:
-    the message then says so. One small write to the store per iteration
-    and rank (the store is the launcher's TCP rendezvous server).
+    the message then says so. One small write to the store per iteration,
+    checkpoint and rank (the store is the launcher's TCP rendezvous server).
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self) -> None:
         self._started = 0
+
+    def before_train(self, runner) -> None:
+        # a resumed run may save (save_best after validation) before its
+        # first iteration: the iterations done so far count as started
+        self._started = runner.iter
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:

@@ -12,10 +12,11 @@ Shape = Optional[Tuple[int, ...]]
 
 
 def _shape(value: Any) -> Shape:
-    """A tensor's shape, a shape given as a tuple, or None (no tensor)."""
+    """A tensor's shape, a shape given as a tuple of ints, or None (no
+    tensor)."""
     if hasattr(value, 'shape'):
         return tuple(value.shape)
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and all(isinstance(d, int) for d in value):
         return value
     return None
 
@@ -51,14 +52,13 @@ def state_dict_differences(expected: Mapping[str, Any],
             (present on both sides is enough).
 
     Returns:
-        StateDictDiff: Each list in the order of its mapping (``missing``
-        and ``reshaped`` in ``expected``'s, ``unexpected`` in ``given``'s);
-        false when nothing differs.
+        StateDictDiff: ``missing`` in ``expected``'s order, ``unexpected``
+        and ``reshaped`` in ``given``'s; false when nothing differs.
     """
     skip = set(skip_shapes)
     missing = [k for k in expected if k not in given]
     unexpected = [k for k in given if k not in expected]
-    reshaped = [(k, _shape(given[k]), _shape(v)) for k, v in expected.items()
-                if k in given and k not in skip
-                and _shape(given[k]) != _shape(v)]
+    reshaped = [(k, _shape(v), _shape(expected[k])) for k, v in given.items()
+                if k in expected and k not in skip
+                and _shape(v) != _shape(expected[k])]
     return StateDictDiff(missing, unexpected, reshaped)
