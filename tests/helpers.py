@@ -201,3 +201,12 @@ def import_benchmark_extra(name: str):
     if os.environ.get('CI', '').lower() not in ('', '0', 'false'):
         return importlib.import_module(name)
     return pytest.importorskip(name)
+
+
+def load_tool(path: str, name: str):
+    """A script of the repository (e.g. ``tools/knn_eval.py``) as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

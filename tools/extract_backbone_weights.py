@@ -34,7 +34,9 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from ssl_plugins.compat import UnsafeCheckpointError
-from ssl_plugins.evaluation.backbone_export import (export_backbone,
+from ssl_plugins.engine.checkpoint_io import commit_file
+from ssl_plugins.evaluation.backbone_export import (check_finite,
+                                                    export_backbone,
                                                     load_checkpoint_file)
 from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
 
@@ -71,6 +73,20 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    out_dir = osp.dirname(osp.abspath(args.out))
+    if osp.isdir(args.out):
+        raise SystemExit(f'{args.out} is a folder; give the output file, '
+                         f'e.g. {osp.join(args.out, "backbone.pth")}')
+    if osp.exists(args.out) and osp.exists(args.checkpoint) and osp.samefile(
+            args.out, args.checkpoint):
+        raise SystemExit(f'{args.out} is the input checkpoint; writing the '
+                         'backbone over it would destroy the checkpoint. '
+                         'Give another output file.')
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as err:
+        raise SystemExit(f'cannot create the output folder of {args.out}: '
+                         f'{err}')
     try:
         checkpoint = load_checkpoint_file(args.checkpoint)
     except (FileNotFoundError, UnsafeCheckpointError, RuntimeError) as err:
@@ -80,14 +96,22 @@ def main(argv=None):
             warnings.simplefilter('always', UserWarning)
             weights = export_backbone(checkpoint, args.source, args.fmt,
                                       args.allow_nonstandard_resnet)
-    except (KeyError, ValueError) as err:
+        check_finite(weights, f'the {args.source} backbone')
+    except (KeyError, ValueError, TypeError) as err:
         raise SystemExit(f'{args.checkpoint}: {err.args[0]}')
     for warning in caught:
         print(f'WARNING: {args.checkpoint}: {warning.message}',
               file=sys.stderr)
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    torch.save(dict(weights), args.out)
+    # a temporary file renamed into place: a full disk or a kill leaves an
+    # existing output as it was, never a partial file under its name
+    tmp = osp.join(out_dir, f'.{osp.basename(args.out)}.tmp')
+    try:
+        torch.save(dict(weights), tmp)
+        commit_file(tmp, args.out)
+    except (OSError, RuntimeError) as err:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise SystemExit(f'cannot write {args.out}: {err}')
     n_params = sum(v.numel() for v in weights.values())
     print(f'wrote {len(weights)} tensors ({n_params / 1e6:.2f}M values) of '
           f'the {args.source} backbone in {args.fmt} format to {args.out}')

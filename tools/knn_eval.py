@@ -163,6 +163,21 @@ def compare_with_raw_pixels(rows, k, linear):
     return '\n'.join(lines)
 
 
+def check_writable(path):
+    """Stop before any work when ``path`` cannot be written."""
+    if osp.isdir(path):
+        raise SystemExit(f'--out {path} is a folder; give a json file')
+    folder = osp.dirname(osp.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = osp.join(folder, f'.{osp.basename(path)}.tmp')
+        with open(probe, 'w'):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise SystemExit(f'--out {path}: cannot write there ({err})')
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -180,6 +195,8 @@ def main(argv=None):
     if bad or args.temperature <= 0:
         raise SystemExit(f'--k must be >= 1 and --temperature > 0, got '
                          f'k={args.k}, temperature={args.temperature}')
+    if args.out:  # fail now, not after the evaluation
+        check_writable(args.out)
     init_default_scope(cfg.get('default_scope', 'ssl_plugins'))
     splits = eval_splits(cfg, args.val)
     ev = dict(splits=splits, linear=args.linear, val=args.val)
@@ -207,8 +224,10 @@ def main(argv=None):
         model = build_backbone(cfg, args.seed)
         try:
             load_backbone_weights(model.backbone, args.checkpoint, source)
-        except KeyError as err:
+        except (KeyError, ValueError, TypeError) as err:
             raise SystemExit(str(err.args[0]))
+        except (OSError, RuntimeError) as err:  # missing, corrupt, unsafe
+            raise SystemExit(str(err))
         name = f'{source} ({osp.basename(args.checkpoint)})'
         rows.append((name, evaluate(model, cfg, args.k, args.temperature,
                                     name=name, **ev)))
@@ -236,19 +255,27 @@ def main(argv=None):
     if args.raw_pixels:
         print(compare_with_raw_pixels(rows, args.k[0], args.linear))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           temperature=args.temperature, k=args.k,
-                           split=split,
-                           protocol='weighted kNN on L2-normalised, '
-                           'global-average-pooled last-stage features, BN in '
-                           'eval mode, test split',
-                           rows=[dict(backbone=name,
-                                      **{f'k{k}': res[k] for k in args.k},
-                                      **({'linear_top1': res['linear']}
-                                         if args.linear else {}))
-                                 for name, res in rows]), f, indent=2)
+        from ssl_plugins.engine.checkpoint_io import atomic_write_text
+
+        # keys and k as evaluated: a k above the bank's size is the bank
+        result = dict(config=args.config, checkpoint=args.checkpoint,
+                      temperature=args.temperature, k=eff,
+                      **({'k_requested': args.k} if eff != args.k else {}),
+                      split=split,
+                      protocol='weighted kNN on L2-normalised, '
+                      'global-average-pooled last-stage features, BN in '
+                      'eval mode',
+                      rows=[dict(backbone=name,
+                                 **{f'k{e}': res[k]
+                                    for k, e in zip(args.k, eff)},
+                                 **({'linear_top1': res['linear']}
+                                    if args.linear else {}))
+                            for name, res in rows])
+        try:  # a temporary file renamed into place: never a partial json
+            atomic_write_text(args.out, json.dumps(result, indent=2))
+        except OSError as err:
+            raise SystemExit(f'cannot write {args.out} ({err}); the results '
+                             'are printed above')
         print(f'results written to {args.out}')
     return rows
 

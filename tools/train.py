@@ -195,6 +195,26 @@ def main(argv=None):
         if message:
             print(message, file=sys.stderr, flush=True)
         raise
+    finish_distributed()
+
+
+def finish_distributed() -> None:
+    """After a distributed run: wait for every rank, then shut the process
+    group down.
+
+    Rank 0 may still be writing the last checkpoint when the other ranks
+    leave the train loop. A rank that exits with its process group still
+    up races the group's threads at interpreter shutdown; under gloo this
+    was seen to abort the process ("terminate called without an active
+    exception", SIGABRT) after a complete run, so the launcher reported a
+    failure. The barrier keeps every rank alive until rank 0 is done, and
+    ``destroy_process_group`` (as torch asks of every program) joins those
+    threads before exit.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == '__main__':

@@ -201,8 +201,10 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     try:
         vit = build_vit(cfg, args.checkpoint, args.source, args.device)
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, ValueError) as err:
         raise SystemExit(str(err.args[0]))
+    except (OSError, RuntimeError) as err:  # missing, corrupt, unsafe
+        raise SystemExit(str(err))
     patch = int(vit.patch_embed.projection.stride[0])
     rgb = load_image(args.image, args.image_size, patch)
     maps, (h, w) = last_block_cls_attention(vit,

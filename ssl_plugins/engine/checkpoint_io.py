@@ -58,9 +58,14 @@ def atomic_write_text(path: str, text: str) -> None:
     content, never a part."""
     tmp_path = osp.join(osp.dirname(osp.abspath(path)),
                         f'.{osp.basename(path)}.tmp')
-    with open(tmp_path, 'w') as f:
-        f.write(text)
-    commit_file(tmp_path, path)
+    try:
+        with open(tmp_path, 'w') as f:
+            f.write(text)
+        commit_file(tmp_path, path)
+    except BaseException:  # a full disk: no stray .tmp left behind
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
 
 
 def file_sha256(path: str, chunk: int = 1 << 22) -> str:

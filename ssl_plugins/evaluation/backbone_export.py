@@ -69,8 +69,33 @@ def load_checkpoint_file(path: str) -> dict:
     Returns:
         dict: What the file holds.
     """
+    import os.path as osp
+
     from ssl_plugins.compat import safe_torch_load
+    from ssl_plugins.engine.checkpoint_io import (CHECKSUM_SUFFIX,
+                                                  verify_checkpoint)
+    if osp.isdir(path):
+        raise FileNotFoundError(
+            f'Checkpoint {path} is a folder; give a checkpoint file in it '
+            '(e.g. epoch_N.pth; its last_checkpoint names the newest)')
+    if osp.isfile(path + CHECKSUM_SUFFIX):  # written by AtomicCheckpointHook
+        ok, reason = verify_checkpoint(path)
+        if not ok:
+            raise RuntimeError(f'Checkpoint {path} failed its check: {reason}')
     return safe_torch_load(path, map_location='cpu')
+
+
+def check_finite(state_dict: Mapping[str, torch.Tensor], what: str) -> None:
+    """Raise ``ValueError`` naming the tensors of ``state_dict`` that hold a
+    NaN or an infinity (a diverged run or a corrupt file): every feature
+    computed from them is NaN and every score a meaningless number."""
+    from ssl_plugins.engine.checkpoint_io import nonfinite_entries
+    bad = nonfinite_entries(dict(state_dict))
+    if bad:
+        raise ValueError(
+            f'{what}: tensors hold NaN or inf values ({", ".join(bad)}'
+            f'{", ..." if len(bad) == 5 else ""}): the run diverged or the '
+            'file is corrupt; take an earlier checkpoint')
 
 
 def _check_plain_resnet(keys: Sequence[str], what: str) -> None:
@@ -454,5 +479,6 @@ def load_backbone_weights(backbone: torch.nn.Module,
             weights = backbone_state_dict(state, source)
         except KeyError as err:
             raise KeyError(f'{checkpoint}: {err.args[0]}') from None
+    check_finite(weights, f'{checkpoint} ({source} backbone)')
     load_state_dict_exactly(backbone, weights,
                             f'{checkpoint} ({source} backbone)')

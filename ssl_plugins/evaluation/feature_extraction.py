@@ -46,6 +46,9 @@ def extract_features(backbone: torch.nn.Module,
     Returns:
         tuple[Tensor, Tensor]: (N, D) features and (N,) labels, on CPU.
     """
+    if len(dataset) == 0:
+        raise ValueError('no images to extract features from: the data set '
+                         'is empty (check its data_root, split and indices)')
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
                         num_workers=num_workers, collate_fn=default_collate)
     was_training = backbone.training
@@ -68,7 +71,14 @@ def extract_features(backbone: torch.nn.Module,
                 bar.update(inputs.shape[0])  # one redraw per batch
     finally:
         backbone.train(was_training)
-    return torch.cat(feats), torch.cat(labels)
+    feats = torch.cat(feats)
+    bad = int((~torch.isfinite(feats).all(1)).sum())
+    if bad:
+        raise FloatingPointError(
+            f'{bad} of {len(feats)} feature vectors hold NaN or inf: the '
+            'backbone\'s weights overflow (a diverged run or a corrupt '
+            'checkpoint); no kNN / probe / t-SNE result would mean anything')
+    return feats, torch.cat(labels)
 
 
 def pixel_features(dataset, batch_size: int = 1000

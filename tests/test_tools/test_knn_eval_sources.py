@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os.path as osp
 
@@ -6,17 +5,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from helpers import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FMNIST_BYOL = osp.join(
     ROOT, 'configs/byol/'
     'byol_resnet10-w16-s2-mlp1024_1xb256-coslr-4e_fashion-mnist.py')
 
 
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load = load_tool
 
 
 def checkpoint(tmp_path):
@@ -79,6 +76,13 @@ def test_online_target_and_random_rows(tmp_path, fake_fmnist, capsys):
         f'{name}: features of the {split} split ({n} images)'
         for name, _ in rows for split, n in (('train', 64), ('test', 32))
     ]
+
+    # a k above the bank's 64 images is recorded as the k evaluated
+    tool.main([FMNIST_BYOL, ckpt, '--k', '5', '100', '--batch-size', '32',
+               '--out', out] + opts)
+    saved = json.load(open(out))
+    assert saved['k'] == [5, 64] and saved['k_requested'] == [5, 100]
+    assert sorted(saved['rows'][0]) == ['backbone', 'k5', 'k64']
 
     # an exported backbone file evaluates like the checkpoint's source
     export = load('tools/extract_backbone_weights.py', 'extract')

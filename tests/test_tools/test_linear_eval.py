@@ -129,3 +129,27 @@ def test_wrapper_reports_a_missing_source(tmp_path):
                          timeout=300)
     assert out.returncode != 0
     assert "no 'teacher' backbone" in out.stderr
+
+
+@pytest.mark.parametrize('case', ['source', 'config', 'checkpoint', 'gpus'])
+def test_wrapper_checks_its_arguments_before_exporting(tmp_path, case):
+    """A misspelled SOURCE, CONFIG or CHECKPOINT, or a GPUS that is not a
+    count, stops the wrapper with a message naming it, before the export
+    writes anything (a misspelled SOURCE used to export the online backbone
+    and then reach mmengine as a --cfg-options value)."""
+    ckpt = str(tmp_path / 'x.pth')
+    torch.save(dict(state_dict={}), ckpt)
+    args = {'source': [FMNIST_LINEAR, ckpt, '1', 'tagret'],
+            'config': [FMNIST_LINEAR + 'x', ckpt, '1'],
+            'checkpoint': [FMNIST_LINEAR, ckpt + 'x', '1', 'target'],
+            'gpus': [FMNIST_LINEAR, ckpt, 'two']}[case]
+    named = {'source': "SOURCE 'tagret'", 'config': 'CONFIG',
+             'checkpoint': 'CHECKPOINT', 'gpus': "GPUS 'two'"}[case]
+    work = tmp_path / 'w'
+    env = dict(os.environ, PYTHON=sys.executable, WORK_DIR=str(work))
+    out = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/benchmarks/linear_eval.sh'), *args],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.startswith(f'linear_eval.sh: {named}'), out.stderr
+    assert not work.exists()

@@ -170,3 +170,44 @@ def test_slurm_training_run_without_gpus(fake_fmnist, tmp_path):
     text = open(log).read()
     assert "backend='gloo'" in text and "backend='nccl'" not in text
     assert 'Distributed launcher: slurm' in text
+
+
+# the end of a distributed run -----------------------------------------------
+
+def test_a_finished_run_shuts_its_process_group_down(tool, tmp_path,
+                                                     monkeypatch):
+    """main() ends a completed run with finish_distributed(), which waits
+    for every rank and destroys the process group (a live group at exit
+    aborted a gloo rank after a complete run)."""
+    import torch.distributed as dist
+
+    calls = []
+
+    class FakeRunner:
+        logger = type('L', (), {'info': staticmethod(lambda line: None)})
+
+        @classmethod
+        def from_cfg(cls, cfg):
+            return cls()
+
+        def train(self):
+            calls.append('train')
+
+    monkeypatch.setattr(tool, 'Runner', FakeRunner)
+    monkeypatch.setattr(tool, 'finish_distributed',
+                        lambda: calls.append('finish'))
+    tool.main([osp.join(REPO, CONFIG), '--work-dir', str(tmp_path / 'w')])
+    assert calls == ['train', 'finish']
+
+    # the real one, on a 1-process gloo group
+    monkeypatch.undo()
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+        world_size=1)
+    try:
+        tool.finish_distributed()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    tool.finish_distributed()  # no group: nothing to do

@@ -106,17 +106,29 @@ def find_scalars_file(path: str) -> str:
 
 
 def read_scalars(json_file: str) -> List[dict]:
-    """One dict per json line; blank lines are skipped."""
+    """One dict per json line; blank lines are skipped. A bad last line
+    without its newline (cut by a kill, or still being written) is left out
+    with a warning; any other bad line raises ``ValueError`` naming it."""
+    import warnings
     records = []
-    with open(json_file) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
+    with open(json_file, 'rb') as f:
+        lines = f.read().split(b'\n')
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode('utf-8'))
+            if not isinstance(record, dict):
+                raise ValueError(f'a json {type(record).__name__}, not an '
+                                 'object')
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+            if lineno == len(lines):  # no newline after it: cut
+                warnings.warn(f'{json_file}:{lineno}: last line left out, '
+                              f'not a json object (cut by a kill?): {err}')
                 continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f'{json_file}:{lineno}: not json ({err})')
+            raise ValueError(f'{json_file}:{lineno}: not a json object '
+                             f'({err})')
+        records.append(record)
     return records
 
 
@@ -281,6 +293,10 @@ def plot_curves(path: str,
     if out is None:
         out = osp.join(osp.dirname(osp.dirname(osp.abspath(json_file))),
                        'curves.png')
+    if osp.isdir(out):
+        raise ValueError(f'--out {out} is a folder; give an image file')
+    if not osp.splitext(out)[1]:  # savefig would append .png silently
+        out += '.png'
     fig, axes = plt.subplots(len(groups),
                              1,
                              sharex=True,
@@ -326,8 +342,10 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         out = plot_curves(args.work_dir, args.out, args.keys)
-    except (FileNotFoundError, KeyError, ValueError) as err:
+    except (KeyError, ValueError) as err:
         raise SystemExit(str(err.args[0]))
+    except OSError as err:  # err.args[0] of an OSError is the errno
+        raise SystemExit(str(err))
     print(f'curves written to {out}')
     return out
 

@@ -112,8 +112,10 @@ def embed(cfg, args):
     if not args.random_init:
         try:
             load_backbone_weights(model.backbone, args.checkpoint, args.source)
-        except KeyError as err:
+        except (KeyError, ValueError, TypeError) as err:
             raise SystemExit(str(err.args[0]))
+        except (OSError, RuntimeError) as err:  # missing, corrupt, unsafe
+            raise SystemExit(str(err))
     dataset = DATASETS.build(knn_cfg[args.split])
     g = torch.Generator().manual_seed(args.seed)
     n = min(args.max_samples, len(dataset))

@@ -37,6 +37,20 @@ SOURCE=online
 shift 3
 case "${1:-}" in
     online|student|target|teacher) SOURCE=$1; shift ;;
+    ""|-*) ;;  # no SOURCE: train.py arguments follow
+    *) echo "linear_eval.sh: SOURCE '$1' is not one of online, student," \
+            "target, teacher" >&2; exit 2 ;;
+esac
+# checked before the export, which would otherwise run first
+if [ ! -f "$CONFIG" ]; then
+    echo "linear_eval.sh: CONFIG '$CONFIG' is not a file" >&2; exit 2
+fi
+if [ ! -f "$CHECKPOINT" ]; then
+    echo "linear_eval.sh: CHECKPOINT '$CHECKPOINT' is not a file" >&2; exit 2
+fi
+case "$GPUS" in
+    ''|*[!0-9]*|0) echo "linear_eval.sh: GPUS '$GPUS' is not a number of" \
+                        "processes >= 1" >&2; exit 2 ;;
 esac
 
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)"
