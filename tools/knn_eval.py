@@ -37,11 +37,13 @@ from mmengine.registry import init_default_scope
 
 from ssl_plugins.evaluation.backbone_export import load_backbone_weights
 from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
+from ssl_plugins.utils.cli import existing_file, positive_int
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='pretraining config (with knn_eval)')
+    parser.add_argument('config', type=existing_file,
+                        help='pretraining config (with knn_eval)')
     parser.add_argument('checkpoint', nargs='?',
                         help='checkpoint; omit with --random-init / '
                         '--raw-pixels only')
@@ -59,7 +61,7 @@ def parse_args(argv=None):
                         'statistics of the train split')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random-init backbone')
-    parser.add_argument('--batch-size', type=int, default=None,
+    parser.add_argument('--batch-size', type=positive_int, default=None,
                         help='feature-extraction batch size (default: '
                         'knn_eval.batch_size or 512)')
     parser.add_argument('--linear', action='store_true',

@@ -18,11 +18,13 @@ from ssl_plugins.compat.config_variables import (explain,
 from ssl_plugins.engine.checkpoint_io import (find_resume_checkpoint,
                                               verify_checkpoint)
 from ssl_plugins.engine.hooks.heartbeat_hook import explain_collective_timeout
+from ssl_plugins.utils.cli import existing_file
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', type=existing_file,
+                        help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',

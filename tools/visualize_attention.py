@@ -27,6 +27,7 @@ from mmengine.config import Config, DictAction
 import ssl_plugins  # noqa: F401  (applies the upstream fixes)
 from ssl_plugins.evaluation.backbone_export import load_backbone_weights
 from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
+from ssl_plugins.utils.cli import existing_file, fraction, positive_int
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -36,7 +37,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Save the last-block class-token attention of a ViT '
         'backbone over an image, per head and averaged (DINO Fig. 1/3).')
-    parser.add_argument('config', help='config whose model.backbone is a ViT')
+    parser.add_argument('config', type=existing_file,
+                        help='config whose model.backbone is a ViT')
     parser.add_argument('checkpoint',
                         help='pretraining checkpoint or '
                         'exported backbone file')
@@ -47,13 +49,13 @@ def parse_args(argv=None):
                         choices=sorted(SOURCE_PREFIXES),
                         help='which backbone (default: teacher, as DINO)')
     parser.add_argument('--image-size',
-                        type=int,
+                        type=positive_int,
                         nargs='+',
                         default=[480],
                         help='resize to S (square) or H W before cropping '
                         'to a multiple of the patch size (DINO: 480)')
     parser.add_argument('--threshold',
-                        type=float,
+                        type=fraction,
                         default=None,
                         help='also save masks keeping this fraction of the '
                         'attention mass (DINO: 0.6)')

@@ -26,12 +26,14 @@ from mmengine.config import Config, DictAction
 import ssl_plugins  # noqa: F401  (applies the upstream fixes)
 from ssl_plugins.evaluation.backbone_export import load_backbone_weights
 from ssl_plugins.models.utils.backbone_sources import SOURCE_PREFIXES
+from ssl_plugins.utils.cli import existing_file, positive_int
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw a t-SNE of backbone features coloured by label.')
-    parser.add_argument('config', help='config with model and knn_eval')
+    parser.add_argument('config', type=existing_file,
+                        help='config with model and knn_eval')
     parser.add_argument('checkpoint',
                         nargs='?',
                         help='checkpoint (omit '
@@ -47,7 +49,7 @@ def parse_args(argv=None):
                         choices=['train', 'test'],
                         help='knn_eval split to embed (default: test)')
     parser.add_argument('--max-samples',
-                        type=int,
+                        type=positive_int,
                         default=1000,
                         help='random subset size (default 1000)')
     parser.add_argument('--perplexity', type=float, default=30.0)
