@@ -34,7 +34,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from ssl_plugins.compat import UnsafeCheckpointError
-from ssl_plugins.engine.checkpoint_io import commit_file
+from ssl_plugins.engine.checkpoint_io import atomic_write
 from ssl_plugins.evaluation.backbone_export import (check_finite,
                                                     export_backbone,
                                                     load_checkpoint_file)
@@ -104,13 +104,9 @@ def main(argv=None):
               file=sys.stderr)
     # a temporary file renamed into place: a full disk or a kill leaves an
     # existing output as it was, never a partial file under its name
-    tmp = osp.join(out_dir, f'.{osp.basename(args.out)}.tmp')
     try:
-        torch.save(dict(weights), tmp)
-        commit_file(tmp, args.out)
+        atomic_write(args.out, lambda tmp: torch.save(dict(weights), tmp))
     except (OSError, RuntimeError) as err:
-        if osp.exists(tmp):
-            os.remove(tmp)
         raise SystemExit(f'cannot write {args.out}: {err}')
     n_params = sum(v.numel() for v in weights.values())
     print(f'wrote {len(weights)} tensors ({n_params / 1e6:.2f}M values) of '

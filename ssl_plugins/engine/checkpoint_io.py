@@ -19,7 +19,7 @@ import hashlib
 import os
 import os.path as osp
 import re
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from ssl_plugins.models.utils.state_dict_diff import state_dict_differences
 
@@ -53,19 +53,29 @@ def commit_file(tmp_path: str, path: str) -> None:
     fsync_dir(osp.dirname(osp.abspath(path)))
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old or the new
-    content, never a part."""
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
+    """``write(tmp_path)``, then rename the file to ``path``: a reader sees
+    the old or the new content, never a part, and a failed write (a full
+    disk, an interrupt) leaves no temporary file behind."""
     tmp_path = osp.join(osp.dirname(osp.abspath(path)),
                         f'.{osp.basename(path)}.tmp')
     try:
-        with open(tmp_path, 'w') as f:
-            f.write(text)
+        write(tmp_path)
         commit_file(tmp_path, path)
-    except BaseException:  # a full disk: no stray .tmp left behind
+    except BaseException:
         if osp.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` with :func:`atomic_write`."""
+
+    def write(tmp_path: str) -> None:
+        with open(tmp_path, 'w') as f:
+            f.write(text)
+
+    atomic_write(path, write)
 
 
 def file_sha256(path: str, chunk: int = 1 << 22) -> str:

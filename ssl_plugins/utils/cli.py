@@ -3,6 +3,7 @@ arguments are parsed (exit 2), with the option and the value named, before
 any model is built or any data read."""
 import argparse
 import os.path as osp
+from typing import Any, Callable
 
 
 def existing_file(path: str) -> str:
@@ -14,23 +15,23 @@ def existing_file(path: str) -> str:
     return path
 
 
+def _number(text: str, cast: Callable[[str], Any], kind: str,
+            ok: Callable[[Any], bool], rule: str):
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not {kind}')
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f'{value} is not {rule}')
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1 (a batch size, a sample count, an image size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer')
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{value} is not >= 1')
-    return value
+    return _number(text, int, 'an integer', lambda v: v >= 1, '>= 1')
 
 
 def fraction(text: str) -> float:
     """A number in (0, 1] (a share of the attention mass)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number')
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f'{value} is not in (0, 1]')
-    return value
+    return _number(text, float, 'a number', lambda v: 0 < v <= 1,
+                   'in (0, 1]')
